@@ -1,0 +1,48 @@
+# The README's two commands are `make book` and `make test`; both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg
+
+.PHONY: venv test unit nbval book lab train bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+## test: build the book, then run the unit, property, notebook (strict nbval) and browser tests
+test: book
+	$(PY) -m pytest $(NBVAL) tests book
+
+## unit: the tests of nnlib only (fast)
+unit: venv
+	$(PY) -m pytest tests
+
+## nbval: re-run every chapter and compare with its stored outputs
+nbval: venv
+	$(PY) -m pytest $(NBVAL) book
+
+## book: build the HTML book offline into book/_build/html (notebooks are stored executed)
+book: venv
+	$(VENV)/bin/jupyter-book build book/ -W -n --keep-going
+
+## lab: open the book's notebooks in JupyterLab
+lab: venv
+	cd book && ../$(VENV)/bin/jupyter lab
+
+## train: train the article's small network from the terminal
+train: venv
+	$(PY) -m nnlib train --layers 784,10,10 --learning-rate 0.1 --iterations 1000 --train-size 33600 --init article --seed 0
+
+## bench: nnlib against the article, PyTorch and scikit-learn (installs the benchmark extras)
+bench: venv
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) benchmarks/article_vs_nnlib.py
+
+clean:
+	rm -rf book/_build .pytest_cache

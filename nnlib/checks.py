@@ -1,0 +1,115 @@
+"""Validation at the public boundary: one place, one message style.
+
+Every public function of nnlib calls these before doing any maths, so a wrong shape or dtype
+becomes a ``ValueError`` that names the problem and the values involved, instead of a NumPy
+traceback three frames deep. Inner code trusts its inputs.
+"""
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def check_layer_dims(layer_dims):
+    """Return ``layer_dims`` as a list of ints: at least two sizes, all positive."""
+    try:
+        dims = list(layer_dims)
+    except TypeError:
+        raise ValueError(f"layer_dims must be a list of layer sizes such as [784, 10, 10], got {layer_dims!r}") from None
+    if len(dims) < 2:
+        raise ValueError(
+            f"layer_dims needs at least 2 sizes (inputs and outputs), got {dims}; "
+            "for example [784, 10, 10]")
+    for l, n in enumerate(dims):
+        if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
+            raise ValueError(f"layer_dims[{l}] must be a positive integer, got {n!r} in {dims}")
+    return [int(n) for n in dims]
+
+
+def check_learning_rate(learning_rate):
+    """Return ``learning_rate`` as a float, positive and finite."""
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) \
+            or not math.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+    return float(learning_rate)
+
+
+def check_positive_int(value, name, minimum=1):
+    """Return ``value`` as an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_X(X, n_0=None, name="X"):
+    """Check that X is a 2-D floating array of shape (n_0, m) with m >= 1."""
+    if not isinstance(X, np.ndarray):
+        raise ValueError(f"{name} must be a NumPy array of shape (n_0, m), got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with one example per column, shape (n_0, m); got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(
+            f"{name} must hold floats (float32 or float64), got dtype {X.dtype}; "
+            f"scale pixels with {name}.astype(np.float32) / 255")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (examples): shape {X.shape}")
+    if n_0 is not None and X.shape[0] != n_0:
+        raise ValueError(f"{name} has {X.shape[0]} rows but layer 1 expects {n_0}")
+    return X
+
+
+def check_labels(y, m=None, num_classes=None, name="y"):
+    """Check integer labels y of shape (m,) with values in [0, num_classes)."""
+    if not isinstance(y, np.ndarray):
+        raise ValueError(f"{name} must be a NumPy array of integer labels, got {type(y).__name__}")
+    if y.ndim != 1:
+        hint = " (integer labels, not the one-hot matrix Y)" if y.ndim == 2 else ""
+        raise ValueError(f"{name} must be 1-D of shape (m,){hint}, got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer labels, got dtype {y.dtype}")
+    if m is not None and y.shape[0] != m:
+        raise ValueError(f"{name} has {y.shape[0]} labels but X has {m} columns (examples)")
+    if y.size and num_classes is not None:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= num_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} holds label {bad}, outside 0..{num_classes - 1} "
+                f"({num_classes} output units)")
+    return y
+
+
+def num_layers(params):
+    """L, the number of layers with weights, from a dict ``W1, b1, ..., WL, bL``."""
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict with keys W1, b1, ..., got {type(params).__name__}")
+    L = sum(1 for key in params if key.startswith("W"))
+    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
+    if L == 0 or set(params) != expected:
+        raise ValueError(
+            f"params must hold W1, b1, ..., WL, bL; got keys {sorted(params)}")
+    return L
+
+
+def check_params(params):
+    """Check consecutive shapes ``W_l: (n_l, n_{l-1})``, ``b_l: (n_l, 1)``; return layer_dims."""
+    L = num_layers(params)
+    dims = [None]
+    for l in range(1, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        for key, array in ((f"W{l}", W), (f"b{l}", b)):
+            if not isinstance(array, np.ndarray) or array.ndim != 2:
+                raise ValueError(f"{key} must be a 2-D array, got {getattr(array, 'shape', type(array).__name__)}")
+            if not np.issubdtype(array.dtype, np.floating):
+                raise ValueError(f"{key} must hold floats, got dtype {array.dtype}")
+        if l == 1:
+            dims[0] = W.shape[1]
+        elif W.shape[1] != dims[-1]:
+            raise ValueError(
+                f"W{l} has shape {W.shape} but layer {l - 1} has {dims[-1]} units: "
+                f"expected ({W.shape[0]}, {dims[-1]})")
+        if b.shape != (W.shape[0], 1):
+            raise ValueError(f"b{l} has shape {b.shape} but W{l} has shape {W.shape}: expected ({W.shape[0]}, 1)")
+        dims.append(W.shape[0])
+    return dims

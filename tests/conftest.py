@@ -1,0 +1,23 @@
+"""Shared fixtures: the real MNIST data (through NNLIB_DATA_DIR) and the hypothesis profiles."""
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs a fixed, derandomised profile so a red build is reproducible; locally "dev" explores more.
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """(X_train, y_train, X_test, y_test) from nnlib.load_mnist; skipped when no data folder is set."""
+    if not os.environ.get("NNLIB_DATA_DIR"):
+        pytest.skip("set NNLIB_DATA_DIR to the folder holding the MNIST files")
+    from nnlib import load_mnist
+    return load_mnist()
