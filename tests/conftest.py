@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # CI runs a fixed, derandomised profile so a red build is reproducible; locally "dev" explores more.
-settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
+settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 REPO = Path(__file__).resolve().parent.parent
