@@ -29,7 +29,7 @@ nbval: venv
 
 ## book: build the HTML book offline into book/_build/html (notebooks are stored executed)
 book: venv
-	$(VENV)/bin/jupyter-book build book/ -W -n --keep-going
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter-book build book/ -W -n --keep-going
 
 ## lab: open the book's notebooks in JupyterLab
 lab: venv

@@ -1,6 +1,6 @@
 """MNIST and the Kaggle digits CSV as NumPy arrays, one example per column.
 
-Every loader here returns the book's layout (notation.md):
+Every loader here returns the book's layout (see the notation table in the Reference chapter):
 
 - ``X: (n_0, m) float32`` with ``n_0 = 784``: column ``i`` is image ``x^(i)``, its
   28 x 28 pixels read row by row and scaled from 0..255 to [0, 1]. ``X`` is
