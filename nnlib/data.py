@@ -47,6 +47,7 @@ __all__ = [
     "load_digits_csv",
     "load_mnist",
     "parse_idx",
+    "scale_pixels",
     "train_val_split",
 ]
 
@@ -229,11 +230,16 @@ def _examples(files, prefix):
             f"{images_source} holds {len(images)} images but {labels_source} "
             f"holds {len(labels)} labels"
         )
-    return _pixel_columns(images.reshape(len(images), N_0)), labels.astype(np.int64)
+    return scale_pixels(images), labels.astype(np.int64)
 
 
-def _pixel_columns(rows):
-    """``X: (784, m) float32`` C-contiguous in [0, 1] from ``rows: (m, 784)`` of 0..255."""
+def scale_pixels(images):
+    """``X: (784, m) float32`` C-contiguous in [0, 1] from ``m`` images of 0..255 pixels.
+
+    ``images``: ``(m, 28, 28)`` or ``(m, 784)`` uint8; each image becomes one column, its
+    pixels read row by row.
+    """
+    rows = images.reshape(len(images), -1)
     # One copy does the transpose and the cast; dividing in place needs no other.
     X = np.ascontiguousarray(rows.T, dtype=np.float32)
     X /= np.float32(255)
@@ -365,7 +371,7 @@ def load_digits_csv(path):
     _check_whole_in_range(values, 255, path, "pixel values", pixels.columns)
     labels = frame["label"].to_numpy()
     _check_whole_in_range(labels[:, None], 9, path, "labels", ["label"])
-    return _pixel_columns(values), labels.astype(np.int64)
+    return scale_pixels(values), labels.astype(np.int64)
 
 
 def _check_whole_in_range(values, top, path, what, columns):

@@ -9,6 +9,14 @@ from .checks import check_labels, check_learning_rate, check_params, check_X
 from .losses import one_hot
 
 
+def linear_forward(W, A_prev, b):
+    """Z_l = W_l A_{l-1} + b_l. W: (n_l, n_{l-1}), A_prev: (n_{l-1}, m), b: (n_l, 1) -> Z: (n_l, m).
+
+    The bias column b_l is broadcast over the m columns: every example gets the same bias.
+    """
+    return W @ A_prev + b
+
+
 def forward_prop(X, params):
     """Z_l = W_l A_{l-1} + b_l and A_l = g_l(Z_l) for l = 1..L.
 
@@ -22,11 +30,23 @@ def forward_prop(X, params):
     activations = {"A0": X}
     A = X
     for l in range(1, L + 1):
-        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        Z = linear_forward(params[f"W{l}"], A, params[f"b{l}"])
         A = softmax(Z) if l == L else relu(Z)
         activations[f"Z{l}"] = Z
         activations[f"A{l}"] = A
     return activations
+
+
+def layer_gradients(dZ, A_prev):
+    """dW_l = (1/m) dZ_l A_{l-1}^T: (n_l, n_{l-1}) and db_l: (n_l, 1), one value per unit.
+
+    dZ: (n_l, m), A_prev: (n_{l-1}, m). db_l sums each row of dZ over the m examples; summing
+    over all entries instead (one scalar for the layer) is the article's bug.
+    """
+    m = dZ.shape[1]
+    dW = dZ @ A_prev.T / m
+    db = dZ.sum(axis=1, keepdims=True) / m
+    return dW, db
 
 
 def back_prop(activations, params, y):
@@ -49,8 +69,7 @@ def back_prop(activations, params, y):
     grads = {}
     dZ = AL - one_hot(y, dims[-1], dtype=AL.dtype)
     for l in range(L, 0, -1):
-        grads[f"dW{l}"] = dZ @ activations[f"A{l - 1}"].T / m
-        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m
+        grads[f"dW{l}"], grads[f"db{l}"] = layer_gradients(dZ, activations[f"A{l - 1}"])
         if l > 1:
             dZ = relu_backward(params[f"W{l}"].T @ dZ, activations[f"Z{l - 1}"])
     return grads

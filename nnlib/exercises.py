@@ -1,0 +1,868 @@
+"""Checkers for the book's coding exercises.
+
+Each ``check_*`` function takes the reader's function, runs it on seeded random inputs of
+several shapes and dtypes, edge cases included, and compares what it returns with nnlib's
+own code. It returns a :class:`CheckResult`: true when every input matches, and a message
+in plain words, either ``"passed: ..."`` or the first thing wrong (an exception, a shape, a
+dtype, the first wrong entry with the expected and the actual value, a changed input).
+The inputs are seeded, so the message is the same on every run.
+
+The reader's function gets copies of the inputs: a function that changes its input in place
+is reported, because nnlib's functions never do.
+"""
+import functools
+import warnings
+
+import numpy as np
+
+from .activations import relu, relu_backward, softmax
+from .data import scale_pixels
+from .gradcheck import loss_of, numerical_gradient
+from .images import CENTRE, center_digit, center_of_mass
+from .losses import confusion_matrix, cross_entropy, one_hot
+from .network import layer_gradients, linear_forward, update_params
+from .params import init_params
+
+__all__ = [
+    "CheckResult", "check_scale_pixels", "check_relu", "check_linear_forward", "check_softmax",
+    "check_one_hot", "check_cross_entropy", "check_relu_backward", "check_layer_gradients",
+    "check_numerical_gradient", "check_update_params", "check_confusion_matrix", "check_adam_step",
+    "check_center_digit", "check_mean_and_spread", "check_bias_gradient",
+]
+
+
+class CheckResult:
+    """What a checker found: ``passed`` (also its truth value) and a plain-words ``message``.
+
+    Its repr is the message, so a notebook cell that ends with a check shows only that text.
+    """
+
+    def __init__(self, passed, message):
+        self.passed = bool(passed)
+        self.message = message
+
+    def __bool__(self):
+        return self.passed
+
+    def __repr__(self):
+        return self.message
+
+
+class _Failure(Exception):
+    """The first thing wrong, worded to follow the function's name: "returned shape ..."."""
+
+
+class _NotImplemented(Exception):
+    """The reader's function raised NotImplementedError: the stub is still in place."""
+
+
+def _checker(check):
+    """Turn ``check(fn) -> words that follow the name`` into a checker returning a CheckResult."""
+    @functools.wraps(check)
+    def run(fn):
+        if not callable(fn):
+            return CheckResult(False, f"failed: expected a function, got {type(fn).__name__}")
+        name = getattr(fn, "__name__", None) or type(fn).__name__
+        try:
+            found = check(fn)
+        except _NotImplemented:
+            return CheckResult(False, f"not implemented yet: {name} raised NotImplementedError.")
+        except _Failure as failure:
+            return CheckResult(False, f"failed: {name} {failure}.")
+        return CheckResult(True, f"passed: {name} {found}.")
+    return run
+
+
+# ---------------------------------------------------------------------------------------
+# Calling the reader's function and comparing what it returns.
+
+def _call(fn, args, on):
+    """fn(*args). NumPy's warnings are silenced: an overflow is reported by the check itself."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args)
+    except NotImplementedError:
+        raise _NotImplemented from None
+    except Exception as error:  # any error of the reader's code becomes the message
+        text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise _Failure(f"raised {type(error).__name__}{': ' + text if text else ''} for {on}") from None
+
+
+def _call_on_copies(fn, on, **inputs):
+    """fn(*inputs.values()) on copies of the inputs; fails if the function changed one in place."""
+    copies = {name: _copy(value) for name, value in inputs.items()}
+    result = _call(fn, list(copies.values()), on)
+    for name, original in inputs.items():
+        _expect_unchanged(name, original, copies[name])
+    return result
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value
+
+
+def _expect_unchanged(name, original, after):
+    """Fail if the reader's function changed an input array (or an array of an input dict)."""
+    if isinstance(original, dict):
+        if set(after) != set(original):
+            raise _Failure(f"changed the keys of its input {name} in place; return a new dict instead")
+        for key in original:
+            _expect_unchanged(f"{name}['{key}']", original[key], after[key])
+    elif isinstance(original, np.ndarray) and not np.array_equal(original, after, equal_nan=True):
+        index = _first(original != after)
+        raise _Failure(
+            f"changed its input {name} in place ({name}{_index(index)} went from "
+            f"{_num(original[index])} to {_num(after[index])}); compute a new array and leave "
+            f"{name} as it was")
+
+
+def _expect_array(actual, expected, on, what, hint=None, shape_hint=None, dtype_hint=None,
+                  nan_hint=None, tolerance=None):
+    """Fail at the first difference between the reader's array and the expected one.
+
+    what: the returned quantity's name ("dZ"); on: the input, "Z: (3, 4) float32".
+    hint(index, actual) -> words explaining a wrong entry at ``index``; shape_hint(shape) for
+    a wrong shape; dtype_hint: words, or dtype_hint(dtype) -> words, for a wrong dtype.
+    Floats must agree to rtol 1e-5 (float32) or 1e-8 (float64), relative to the array's
+    largest entry for entries near 0 (or to ``tolerance``, keywords of np.isclose);
+    integers exactly.
+    """
+    if actual is None:
+        raise _Failure(
+            f"returned None for {on}, expected {what} of shape {expected.shape} (is a return missing?)")
+    if isinstance(actual, (np.generic, int, float)) and not isinstance(actual, bool):
+        actual = np.asarray(actual)  # a number where an array was expected: report its shape ()
+    if not isinstance(actual, np.ndarray):
+        raise _Failure(
+            f"returned {what} as a {type(actual).__name__}, expected a NumPy array of shape {expected.shape}")
+    if actual.shape != expected.shape:
+        extra = shape_hint(actual.shape) if shape_hint else None
+        raise _Failure(f"returned {what} of shape {actual.shape}, expected {expected.shape}, for {on}"
+                       + _words(extra))
+    integer = np.issubdtype(expected.dtype, np.integer)
+    if not np.issubdtype(actual.dtype, np.integer) if integer else actual.dtype != expected.dtype:
+        wanted = "integer counts" if integer else f"{expected.dtype}"
+        raise _Failure(f"returned {what} of dtype {actual.dtype}, expected {wanted}, for {on}"
+                       + _words(_text(dtype_hint, actual.dtype) or "keep the input's dtype"))
+    if not integer and not np.all(np.isfinite(actual)):
+        index = _first(~np.isfinite(actual))
+        raise _Failure(f"returned {_num(actual[index])} in {what}{_index(index)} for {on}"
+                       + (f": {nan_hint}" if nan_hint else ""))
+    if integer:
+        wrong = actual != expected
+    else:
+        wrong = ~np.isclose(actual, expected, **(tolerance or _tolerance(expected)))
+    if wrong.any():
+        index = _first(wrong)
+        raise _Failure(
+            f"returned {what}{_index(index)} = {_pair(actual[index], expected[index])}, for {on}"
+            + _words(hint(index, actual) if hint else None))
+
+
+def _expect_number(actual, expected, on, what, hint=None, nan_hint=None):
+    """Fail unless the reader returned one real number close to ``expected`` (a float)."""
+    if isinstance(actual, np.ndarray) and actual.ndim == 0:
+        actual = actual[()]
+    if isinstance(actual, np.ndarray):
+        raise _Failure(f"returned an array of shape {actual.shape} for {on}, expected {what}: one number")
+    if actual is None:
+        raise _Failure(f"returned None for {on}, expected {what}: one number (is a return missing?)")
+    if not isinstance(actual, (int, float, np.integer, np.floating)) or isinstance(actual, bool):
+        raise _Failure(f"returned a {type(actual).__name__} for {on}, expected {what}: one number")
+    actual = float(actual)
+    if not np.isfinite(actual):
+        raise _Failure(f"returned {_num(actual)} for {on}" + (f": {nan_hint}" if nan_hint else ""))
+    if not np.isclose(actual, expected, rtol=1e-5, atol=0):
+        raise _Failure(f"returned {what} = {_pair(actual, expected)}, for {on}"
+                       + _words(hint(actual) if hint else None))
+
+
+def _expect_tuple(actual, names, on):
+    """Fail unless the reader returned a tuple (or list) of len(names) items; return it."""
+    wanted = f"({', '.join(names)})"
+    if not isinstance(actual, (tuple, list)):
+        got = "None" if actual is None else f"a {type(actual).__name__}"
+        raise _Failure(f"returned {got} for {on}, expected a tuple {wanted}")
+    if len(actual) != len(names):
+        raise _Failure(f"returned {len(actual)} values for {on}, expected {len(names)}: {wanted}")
+    return actual
+
+
+def _tolerance(expected):
+    """rtol by dtype; atol scaled by the largest entry so entries near 0 are not held to rtol."""
+    rtol = 1e-5 if expected.dtype == np.float32 else 1e-8
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return {"rtol": rtol, "atol": rtol * (scale or 1.0)}
+
+
+def _close(a, b):
+    """Whether two same-shape float arrays agree within the checkers' tolerance."""
+    return a.shape == b.shape and bool(np.all(np.isclose(a, b, **_tolerance(b))))
+
+
+def _first(mask):
+    """The index (a tuple) of the first True entry of ``mask``, in row-major order."""
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _index(index):
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def _num(x, digits=4):
+    """A number with 4 significant digits: 0.5, 1.235e-05, 3; never "-0"."""
+    x = float(x)
+    if np.isfinite(x) and x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def _pair(actual, expected):
+    """"0.5, expected 0", with more digits when 4 significant ones would print the same."""
+    for digits in (4, 6, 8, 10, 17):
+        a, e = _num(actual, digits), _num(expected, digits)
+        if a != e:
+            break
+    return f"{a}, expected {e}"
+
+
+def _text(words, *args):
+    """``words`` itself, or ``words(*args)`` when it is a function of what went wrong."""
+    return words(*args) if callable(words) else words
+
+
+def _words(extra):
+    return f" ({extra})" if extra else ""
+
+
+def _passed(reference, shapes, dtypes, extra=""):
+    """The words after the name in a passing message."""
+    sizes = sorted(shapes, key=lambda s: (int(np.prod(s)), s))
+    kept = " and ".join(sorted({np.dtype(d).name for d in dtypes}))
+    extra = f", {extra}" if extra else ""
+    return (f"matches {reference} on {len(shapes)} random inputs (shapes from {sizes[0]} to "
+            f"{sizes[-1]}{extra}), {kept} kept")
+
+
+def _shapes(rng, fixed, count, low=1, high=13):
+    """The ``fixed`` (rows, columns) edge shapes, then random ones up to ``count`` in all."""
+    random = [tuple(int(n) for n in rng.integers(low, high + 1, size=2)) for _ in range(count - len(fixed))]
+    return list(fixed) + random
+
+
+def _dtype(i):
+    """Alternate float32 and float64 over the cases."""
+    return np.float32 if i % 2 == 0 else np.float64
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 01: data
+
+@_checker
+def check_scale_pixels(fn):
+    """fn(images: (m, 28, 28) uint8) -> X: (784, m) float32 in [0, 1], one image per column.
+
+    Column i is image i read row by row and divided by 255 (as :func:`nnlib.load_mnist`).
+    """
+    rng = np.random.default_rng(1)
+    counts = [1, 2, 5, 3, 12, 7]
+    for m in counts:
+        images = rng.integers(0, 256, size=(m, 28, 28), dtype=np.uint8)
+        images[0, :4] = 255  # a full-ink band and, below, a blank one: both ends of the range
+        images[-1, -4:] = 0
+        on = f"images: {images.shape} uint8"
+        X = _call_on_copies(fn, on, images=images)
+        expected = scale_pixels(images)
+
+        def hint(index, X, images=images):
+            k, i = index
+            pixel = images[i, k // 28, k % 28]
+            if np.isclose(X[index], pixel):
+                return "divide by 255 to scale to [0, 1]"
+            return (f"X[{k}, {i}] is pixel ({k // 28}, {k % 28}) of images[{i}], {pixel} / 255: "
+                    "each column is one image read row by row, images.reshape(m, 784).T")
+        _expect_array(X, expected, on, "X", hint,
+                      dtype_hint="convert with .astype(np.float32) before dividing by 255")
+    return (f"matches nnlib.load_mnist's scaling on {len(counts)} random batches of 1 to 12 images, "
+            "float32 returned")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 02: forward propagation
+
+@_checker
+def check_relu(fn):
+    """fn(Z: (n_l, m)) -> A = max(Z, 0), same shape and dtype; Z is left unchanged."""
+    rng = np.random.default_rng(2)
+    shapes = _shapes(rng, [(1, 1), (1, 9), (9, 1), (3, 4)], 12)
+    for i, shape in enumerate(shapes):
+        Z = rng.standard_normal(shape).astype(_dtype(i))
+        Z.flat[::3] = 0  # the kink
+        on = f"Z: {shape} {Z.dtype}"
+        A = _call_on_copies(fn, on, Z=Z)
+
+        def hint(index, A, Z=Z):
+            return f"Z{_index(index)} = {_num(Z[index])}, and relu gives max(Z, 0)"
+        _expect_array(A, relu(Z), on, "A", hint)
+    return _passed("nnlib.relu", shapes, [np.float32, np.float64], "Z = 0 included")
+
+
+@_checker
+def check_linear_forward(fn):
+    """fn(W: (n_l, n_{l-1}), A_prev: (n_{l-1}, m), b: (n_l, 1)) -> Z = W A_prev + b: (n_l, m)."""
+    rng = np.random.default_rng(3)
+    # (n_l, n_prev, m); n_l == m catches a bias added along the wrong axis (b.T broadcasts).
+    dims = [(1, 1, 1), (3, 4, 5), (4, 2, 4), (1, 6, 3), (5, 1, 1)] + \
+        [tuple(int(n) for n in rng.integers(1, 12, size=3)) for _ in range(7)]
+    for i, (n_l, n_prev, m) in enumerate(dims):
+        dtype = _dtype(i)
+        W = rng.standard_normal((n_l, n_prev)).astype(dtype)
+        A_prev = rng.random((n_prev, m)).astype(dtype)
+        b = rng.standard_normal((n_l, 1)).astype(dtype)
+        on = f"W: {W.shape}, A_prev: {A_prev.shape}, b: {b.shape} {dtype.__name__}"
+        Z = _call_on_copies(fn, on, W=W, A_prev=A_prev, b=b)
+        expected = linear_forward(W, A_prev, b)
+
+        def hint(index, Z, W=W, A_prev=A_prev, b=b):
+            r, c = index
+            if np.isclose(Z[index], (W @ A_prev)[index], **_tolerance(expected)):
+                return "b was not added"
+            return f"Z[{r}, {c}] = W[{r}, :] @ A_prev[:, {c}] + b[{r}, 0]"
+        _expect_array(Z, expected, on, "Z", hint)
+    shapes = [(n_l, m) for n_l, _, m in dims]
+    return _passed("W @ A_prev + b", shapes, [np.float32, np.float64])
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 03: the loss
+
+@_checker
+def check_softmax(fn):
+    """fn(Z: (n_L, m)) -> A: (n_L, m), each column exp(Z) / sum(exp(Z)); logits of ±1000 included."""
+    rng = np.random.default_rng(4)
+    shapes = _shapes(rng, [(1, 1), (10, 1), (2, 3)], 10, high=12)
+    cases = [(rng.standard_normal(shape) * 3, shape) for shape in shapes]
+    huge = rng.standard_normal((10, 4)) * 3
+    huge[:, 0] += 1000  # exp overflows to inf: inf / inf is nan
+    huge[:, 1] -= 1000  # exp underflows to 0: 0 / 0 is nan
+    huge[4, 2] = 1000  # one huge logit in an ordinary column
+    cases += [(huge, "huge"), (huge, "huge")]
+    for i, (Z, shape) in enumerate(cases):
+        Z = Z.astype(_dtype(i))
+        big = shape == "huge"
+        on = f"Z: {Z.shape} {Z.dtype}{' with logits of 1000 and -1000' if big else ''}"
+        A = _call_on_copies(fn, on, Z=Z)
+
+        def hint(index, A):
+            sums = A.sum(axis=0)
+            off = np.flatnonzero(~np.isclose(sums, 1, rtol=1e-4))
+            if off.size:
+                j = int(off[0])
+                return f"column {j} of yours sums to {_num(sums[j])}: normalise each column on its own, axis=0"
+            return f"A[:, {index[1]}] = exp(Z[:, {index[1]}]) / sum(exp(Z[:, {index[1]}]))"
+        nan_hint = "subtract the column maximum before exp" if big else None
+        _expect_array(A, softmax(Z), on, "A", hint, nan_hint=nan_hint)
+    return _passed("nnlib.softmax", [Z.shape for Z, _ in cases], [np.float32, np.float64],
+                   "logits of 1000 and -1000 included")
+
+
+@_checker
+def check_one_hot(fn):
+    """fn(y: (m,) int64, num_classes) -> Y: (num_classes, m) float32 with Y[y[i], i] = 1."""
+    rng = np.random.default_rng(5)
+    cases = [(np.arange(10)[rng.permutation(10)], 10),
+             (rng.integers(0, 9, size=7), 10),  # no 9 in the batch: still 10 rows
+             (np.array([3]), 10),
+             (rng.integers(0, 3, size=8), 3),
+             (np.array([0, 0, 1]), 2),
+             (rng.integers(0, 10, size=20), 10),
+             (np.array([9, 9]), 10)]
+    for y, num_classes in cases:
+        on = f"y = {_labels(y)} and num_classes={num_classes}"
+        Y = _call_on_copies(fn, on, y=y, num_classes=num_classes)
+
+        def shape_hint(shape, y=y, num_classes=num_classes):
+            if shape == (y.max() + 1, y.size) and y.max() + 1 != num_classes:
+                return (f"a batch without a {num_classes - 1} still needs {num_classes} rows: "
+                        "use num_classes, not y.max() + 1")
+            if shape == (y.size, num_classes):
+                return "one column per example: transpose"
+            return None
+
+        def hint(index, Y, y=y):
+            k, i = index
+            return f"y[{i}] = {y[i]}, so column {i} has its 1 in row {y[i]} and 0 elsewhere"
+        _expect_array(Y, one_hot(y, num_classes), on, "Y", hint, shape_hint,
+                      dtype_hint="create Y with np.zeros(..., dtype=np.float32)")
+    return (f"matches nnlib.one_hot on {len(cases)} label vectors (1 to 20 labels, 2 to 10 classes, "
+            "a batch without a 9 included), float32 returned")
+
+
+def _labels(y):
+    """y as short text: the labels themselves when few, else how many."""
+    return str(y.tolist()) if y.size <= 10 else f"{y.size} labels"
+
+
+@_checker
+def check_cross_entropy(fn):
+    """fn(Y: (n_L, m) one-hot, AL: (n_L, m) probabilities) -> the mean cross-entropy, one number."""
+    rng = np.random.default_rng(6)
+    cases = []
+    for i, (K, m) in enumerate([(10, 1), (10, 5), (3, 4), (10, 12), (2, 7), (10, 3)]):
+        y = rng.integers(0, K, size=m)
+        AL = softmax(rng.standard_normal((K, m)) * 2).astype(_dtype(i))
+        cases.append((one_hot(y, K, dtype=_dtype(i)), AL, ""))
+    uniform = np.full((4, 3), 0.25)  # L = log 4 by hand
+    cases.append((one_hot(np.array([0, 1, 3]), 4, dtype=np.float64), uniform, " (uniform, loss log 4)"))
+    Y = one_hot(np.array([0, 2]), 3)
+    AL = np.array([[0.9, 0.0], [0.1, 0.3], [0.0, 0.7]], dtype=np.float32)
+    cases.append((Y, AL, " with AL = 0 where Y = 0"))
+    for Y, AL, note in cases:
+        on = f"Y, AL: {AL.shape} {AL.dtype}{note}"
+        loss = _call_on_copies(fn, on, Y=Y, AL=AL)
+        expected = cross_entropy(Y, AL)
+        m = AL.shape[1]
+
+        def hint(actual, expected=expected, m=m):
+            if m > 1 and np.isclose(actual, expected * m, rtol=1e-4):
+                return f"that is the sum over the m = {m} examples: divide by m"
+            if np.isclose(actual, -expected, rtol=1e-4):
+                return "the sign: L = -(1/m) sum Y log AL is >= 0"
+            return "L = -(1/m) sum over i and k of Y[k, i] log AL[k, i]"
+        nan_hint = ("0 * log(0) is nan; take the log only where Y is 1, or raise AL to "
+                    "np.finfo(AL.dtype).tiny first") if note.startswith(" with") else None
+        _expect_number(loss, expected, on, "the loss", hint, nan_hint)
+    return (f"matches nnlib.cross_entropy on {len(cases)} inputs (2 to 10 classes, 1 to 12 "
+            "examples, float32 and float64, AL = 0 where Y = 0 included)")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 04: backpropagation
+
+@_checker
+def check_relu_backward(fn):
+    """fn(dA: (n_l, m), Z: (n_l, m)) -> dZ = dA ⊙ g'(Z), with g'(0) taken as 0."""
+    rng = np.random.default_rng(7)
+    shapes = _shapes(rng, [(1, 1), (3, 4), (1, 8), (8, 1)], 12)
+    for i, shape in enumerate(shapes):
+        dtype = _dtype(i)
+        Z = rng.standard_normal(shape).astype(dtype)
+        Z.flat[::3] = 0  # exactly at the kink, where the derivative is taken as 0
+        dA = rng.standard_normal(shape).astype(dtype)
+        on = f"dA, Z: {shape} {Z.dtype}"
+        dZ = _call_on_copies(fn, on, dA=dA, Z=Z)
+
+        def hint(index, dZ, Z=Z, dA=dA):
+            z = Z[index]
+            if z == 0:
+                why = "the derivative at 0 is taken as 0"
+            elif z > 0:
+                why = f"Z > 0 there, so dZ = dA = {_num(dA[index])}"
+            else:
+                why = "Z < 0 there, so dZ = 0"
+            return f"Z{_index(index)} = {_num(z)}: {why}"
+        _expect_array(dZ, relu_backward(dA, Z), on, "dZ", hint,
+                      dtype_hint=lambda dtype: "multiply dA by the mask Z > 0, do not return the mask"
+                      if dtype == bool else None)
+    return _passed("nnlib.relu_backward", shapes, [np.float32, np.float64], "Z = 0 included")
+
+
+def _bias_gradient(dZ):
+    """db = (1/m) sum over the m columns of dZ: (n_l, 1), one value per unit."""
+    return dZ.sum(axis=1, keepdims=True) / dZ.shape[1]
+
+
+def _db_shape_hint(n_l):
+    """Explain a wrong shape of db: (n_l, 1), one value per unit."""
+    def hint(shape):
+        if shape == ():
+            return ("one number for the whole layer is the article's bug: db needs one value per unit, "
+                    "np.sum(dZ, axis=1, keepdims=True) / m")
+        if shape == (n_l,):
+            return "keepdims=True keeps db a column, shape (n_l, 1)"
+        return "sum over the m columns of each row: np.sum(dZ, axis=1, keepdims=True) / m"
+    return hint
+
+
+def _mean_hint(m):
+    """Explain a wrong entry of dW or db: often the sum, not the mean, over the m examples."""
+    def hint(index, actual, expected):
+        if m > 1 and np.isclose(actual[index], expected[index] * m, rtol=1e-4):
+            return f"that is the sum over the m = {m} examples: divide by m"
+        return None
+    return hint
+
+
+def _gradient_cases(rng, count):
+    """dZ: (n_l, m) and A_prev: (n_{l-1}, m) pairs; n_l == n_{l-1} catches a transposed dW."""
+    dims = [(1, 1, 1), (3, 2, 5), (4, 4, 3), (2, 5, 1), (10, 3, 6)] + \
+        [tuple(int(n) for n in rng.integers(1, 12, size=3)) for _ in range(count - 5)]
+    for i, (n_l, n_prev, m) in enumerate(dims):
+        dtype = _dtype(i)
+        yield rng.standard_normal((n_l, m)).astype(dtype), rng.random((n_prev, m)).astype(dtype)
+
+
+@_checker
+def check_layer_gradients(fn):
+    """fn(dZ: (n_l, m), A_prev: (n_{l-1}, m)) -> (dW, db) of one layer.
+
+    dW = (1/m) dZ A_prev^T: (n_l, n_{l-1}); db = (1/m) sum of dZ's columns: (n_l, 1).
+    """
+    rng = np.random.default_rng(8)
+    cases = list(_gradient_cases(rng, 12))
+    for dZ, A_prev in cases:
+        m = dZ.shape[1]
+        on = f"dZ: {dZ.shape}, A_prev: {A_prev.shape} {dZ.dtype}"
+        dW, db = _expect_tuple(_call_on_copies(fn, on, dZ=dZ, A_prev=A_prev), ("dW", "db"), on)
+        expected_dW, expected_db = layer_gradients(dZ, A_prev)
+        mean = _mean_hint(m)
+        _expect_array(dW, expected_dW, on, "dW",
+                      lambda index, dW: mean(index, dW, expected_dW) or "dW = dZ @ A_prev.T / m",
+                      lambda shape: "dW has the shape of W, (n_l, n_{l-1}): dZ @ A_prev.T")
+        _expect_array(db, expected_db, on, "db", lambda index, db: mean(index, db, expected_db),
+                      _db_shape_hint(dZ.shape[0]))
+    return _passed("the book's dW and db", [dZ.shape for dZ, _ in cases], [np.float32, np.float64])
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 05: gradient checking
+
+@_checker
+def check_numerical_gradient(fn):
+    """fn(f, x: float64 array, eps) -> central differences of f at x, same shape as x.
+
+    f takes no arguments and reads x, as in :func:`nnlib.numerical_gradient`: the function
+    changes x[i] in place to probe it and must put every entry back.
+    """
+    rng = np.random.default_rng(9)
+    cases = []
+    for shape, eps in [((3,), 1e-3), ((2, 3), 1e-3), ((4, 1), 1e-4), ((1, 1), 1e-3), ((5, 2), 1e-2)]:
+        x = rng.standard_normal(shape)
+        c = rng.standard_normal(shape)
+        # A cubic and a sine: their curvature makes one-sided differences visibly wrong.
+        f = (lambda x=x, c=c: float(np.sum(c * x ** 3) + np.sum(np.sin(x)) ** 2))
+        cases.append((f, x, eps, f"x: {shape} float64, eps = {eps:g}"))
+    params = init_params([4, 3, 2], seed=3, dtype=np.float64)
+    X, y = rng.random((4, 5)), np.array([0, 1, 1, 0, 1])
+    cases.append((lambda: loss_of(params, X, y), params["W1"], 1e-3,
+                  "x = W1: (3, 4) of a small network's loss, eps = 0.001"))
+    for f, x, eps, on in cases:
+        before = x.copy()
+        expected = numerical_gradient(f, x, eps)
+        grad = _call(fn, (f, x, eps), on)
+        if not np.allclose(x, before, rtol=1e-12, atol=1e-12):
+            index = _first(~np.isclose(x, before, rtol=1e-12, atol=1e-12))
+            raise _Failure(
+                f"left x changed for {on}: x{_index(index)} is {_num(x[index] - before[index])} away "
+                "from its value before the call (put each entry back after probing it)")
+        x[...] = before  # a restore within rounding is fine; probe the rest from the exact x
+
+        def hint(index, grad, f=f, x=x, eps=eps, expected=expected):
+            if not np.any(grad) and np.any(expected):
+                return ("all zeros: f reads x itself, so change x[i] in place (not a copy), call f(), "
+                        "then restore x[i]")
+            if np.isclose(grad[index], 2 * expected[index], rtol=1e-6):
+                return "twice the central difference: divide by 2 eps"
+            if np.isclose(grad[index], _one_sided(f, x, index, eps), rtol=1e-9):
+                return ("that is the forward difference (f(x + eps) - f(x)) / eps; use central differences, "
+                        "(f(x + eps) - f(x - eps)) / (2 eps)")
+            return "central difference: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)"
+        # Another order of the same float64 operations differs by far less than 1e-6; a
+        # forward difference by about eps times the curvature, far more.
+        tolerance = {"rtol": 1e-6, "atol": 1e-6 * float(np.max(np.abs(expected)))}
+        _expect_array(grad, expected, on, "grad", hint, tolerance=tolerance)
+    return (f"matches nnlib.numerical_gradient on {len(cases)} functions (x of shapes (1, 1) to (5, 2), "
+            "a small network's loss included, eps from 1e-4 to 1e-2), x restored")
+
+
+def _one_sided(f, x, index, eps):
+    """The forward difference (f(x + eps e_i) - f(x)) / eps, to recognise it in a wrong answer."""
+    saved = x[index]
+    f_0 = f()
+    x[index] = saved + eps
+    f_plus = f()
+    x[index] = saved
+    return (f_plus - f_0) / eps
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 06: training
+
+@_checker
+def check_update_params(fn):
+    """fn(params, grads, learning_rate) -> a new dict with W_l - α dW_l and b_l - α db_l.
+
+    params: W1, b1, ..., WL, bL; grads: dW1, db1, ...; ``params`` is left unchanged.
+    """
+    rng = np.random.default_rng(10)
+    cases = [([3, 2], 0.1), ([5, 4, 3], 0.5), ([1, 1], 0.01), ([4, 3, 3, 2], 0.05), ([6, 5, 4], 1.0),
+             ([2, 7, 3], 0.2)]
+    for i, (layer_dims, learning_rate) in enumerate(cases):
+        params = init_params(layer_dims, seed=i, dtype=_dtype(i))
+        def draw(like):
+            return rng.standard_normal(like.shape).astype(like.dtype)
+        params = {key: value + draw(value) for key, value in params.items()}  # biases not all 0
+        grads = {f"d{key}": draw(value) for key, value in params.items()}
+        on = f"layer_dims = {layer_dims} {_dtype(i).__name__}, learning_rate = {learning_rate}"
+        new = _call_on_copies(fn, on, params=params, grads=grads, learning_rate=learning_rate)
+        if not isinstance(new, dict):
+            got = "None" if new is None else f"a {type(new).__name__}"
+            raise _Failure(f"returned {got} for {on}, expected a dict with keys {sorted(params)}")
+        if set(new) != set(params):
+            missing, extra = sorted(set(params) - set(new)), sorted(set(new) - set(params))
+            words = [f"missing {missing}"] * bool(missing) + [f"extra {extra}"] * bool(extra)
+            raise _Failure(f"returned a dict with keys {sorted(new)} for {on}, expected {sorted(params)}"
+                           + _words(", ".join(words)))
+        expected = update_params(params, grads, learning_rate)
+        for key in params:
+            def hint(index, value, key=key):
+                if np.isclose(value[index], params[key][index]):
+                    return f"{key} was not updated"
+                if np.isclose(value[index], params[key][index] + learning_rate * grads[f"d{key}"][index]):
+                    return f"that moves up the gradient: subtract, {key} - learning_rate * d{key}"
+                return f"{key} - learning_rate * d{key}"
+            _expect_array(new[key], expected[key], on, key, hint)
+    return (f"matches nnlib.update_params on {len(cases)} networks of 1 to 3 layers (float32 and "
+            "float64 kept), params left unchanged")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 07: what the network learned
+
+@_checker
+def check_confusion_matrix(fn):
+    """fn(y: (m,), predictions: (m,), num_classes) -> C: (K, K) integer counts.
+
+    C[k, j] counts the examples with label k predicted as j: rows are true labels.
+    """
+    rng = np.random.default_rng(11)
+    cases = [(rng.integers(0, 10, size=40), rng.integers(0, 10, size=40), 10),
+             (rng.integers(0, 3, size=30), rng.integers(0, 3, size=30), 3),
+             (np.array([2]), np.array([0]), 3),
+             (np.arange(10), np.arange(10), 10),
+             (rng.integers(0, 8, size=25), rng.integers(0, 8, size=25), 10),  # no 8 or 9 anywhere
+             (np.array([0, 1, 1, 1]), np.array([1, 1, 1, 0]), 2)]
+    for y, predictions, K in cases:
+        on = f"{y.size} labels and num_classes={K}"
+        C = _call_on_copies(fn, on, y=y, predictions=predictions, num_classes=K)
+        expected = confusion_matrix(y, predictions, K)
+
+        def hint(index, C, expected=expected):
+            if np.array_equal(C, expected.T):
+                return "transposed: rows are the true labels y, columns the predictions"
+            if np.array_equal(C, (expected > 0).astype(C.dtype)):
+                return ("C[y, predictions] += 1 counts a repeated pair once; use "
+                        "np.add.at(C, (y, predictions), 1) or a loop")
+            k, j = index
+            return f"C[{k}, {j}] counts the examples with label {k} predicted as {j}"
+
+        def shape_hint(shape, K=K):
+            return f"{K} x {K} whatever labels the batch holds: use num_classes" if shape != (K, K) else None
+        _expect_array(C, expected, on, "C", hint, shape_hint,
+                      dtype_hint="counts are integers: np.zeros((K, K), dtype=np.int64)")
+    return (f"matches nnlib.confusion_matrix on {len(cases)} label vectors (1 to 40 labels, 2 to 10 "
+            "classes, absent classes included)")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 08: faster training
+
+def _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps, bias_correction=True):
+    """One Adam step (Kingma and Ba 2015, algorithm 1) -> (W, m, v), the reference of the checker.
+
+    m = β1 m + (1 - β1) dW; v = β2 v + (1 - β2) dW²; m̂ = m / (1 - β1^t); v̂ = v / (1 - β2^t);
+    W = W - α m̂ / (sqrt(v̂) + ε). ``bias_correction=False`` drops the two divisions, to
+    recognise that mistake.
+    """
+    m = beta1 * m + (1 - beta1) * dW
+    v = beta2 * v + (1 - beta2) * dW ** 2
+    m_hat = m / (1 - beta1 ** t) if bias_correction else m
+    v_hat = v / (1 - beta2 ** t) if bias_correction else v
+    return W - learning_rate * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+@_checker
+def check_adam_step(fn):
+    """fn(W, dW, m, v, t, learning_rate, beta1, beta2, eps) -> (W, m, v) after one Adam step.
+
+    W, dW, m, v: the same shape; t = 1, 2, ...: the step's number (for the bias correction).
+    Returns new arrays: m and v are the moving averages themselves, not the corrected m̂, v̂.
+    """
+    rng = np.random.default_rng(12)
+    # (shape, t, learning_rate, beta1, beta2, eps, fresh state m = v = 0)
+    settings = [((3, 4), 1, 1e-3, 0.9, 0.999, 1e-8, True), ((1, 1), 1, 1e-2, 0.9, 0.999, 1e-8, True),
+                ((5, 1), 2, 1e-3, 0.9, 0.999, 1e-8, False), ((3, 2), 5, 1e-3, 0.9, 0.999, 0.1, False),
+                ((2, 6), 3, 1e-2, 0.8, 0.99, 1e-8, False), ((4, 4), 10, 1e-3, 0.9, 0.999, 1e-8, False),
+                ((7, 3), 100, 5e-3, 0.95, 0.9, 1e-7, False), ((6, 5), 1000, 1e-3, 0.9, 0.999, 1e-8, False)]
+    for i, (shape, t, learning_rate, beta1, beta2, eps, fresh) in enumerate(settings):
+        dtype = _dtype(i)
+        W, dW = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+        m = np.zeros(shape, dtype) if fresh else (0.1 * rng.standard_normal(shape)).astype(dtype)
+        v = np.zeros(shape, dtype) if fresh else (0.01 * rng.random(shape)).astype(dtype)
+        on = (f"W: {shape} {dtype.__name__}, t = {t}, learning_rate = {learning_rate:g}, "
+              f"beta1 = {beta1}, beta2 = {beta2}, eps = {eps:g}")
+        result = _call_on_copies(fn, on, W=W, dW=dW, m=m, v=v, t=t, learning_rate=learning_rate,
+                                 beta1=beta1, beta2=beta2, eps=eps)
+        new_W, new_m, new_v = _expect_tuple(result, ("W", "m", "v"), on)
+        expected_W, expected_m, expected_v = _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps)
+
+        def moment_hint(corrected, formula):
+            def hint(index, value):
+                if _close(value, corrected):
+                    return "return the moving average itself; the bias correction only enters the step on W"
+                return formula
+            return hint
+
+        def step_hint(index, value):
+            plain = _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps, bias_correction=False)[0]
+            if _close(value, plain):
+                return ("that is Adam without bias correction: divide m by (1 - beta1**t) and v by "
+                        "(1 - beta2**t) before the step")
+            if _close(value, W - learning_rate * (expected_m / (1 - beta1 ** t))
+                      / np.sqrt(expected_v / (1 - beta2 ** t) + eps)):
+                return "eps goes outside the square root: sqrt(v_hat) + eps"
+            return "W - learning_rate * m_hat / (sqrt(v_hat) + eps)"
+        _expect_array(new_m, expected_m, on, "m",
+                      moment_hint(expected_m / (1 - beta1 ** t), "m = beta1 * m + (1 - beta1) * dW"))
+        _expect_array(new_v, expected_v, on, "v",
+                      moment_hint(expected_v / (1 - beta2 ** t), "v = beta2 * v + (1 - beta2) * dW**2"))
+        _expect_array(new_W, expected_W, on, "W", step_hint)
+    return _passed("Adam's update (Kingma and Ba 2015)", [s[0] for s in settings], [np.float32, np.float64],
+                   "t from 1 to 1000, m = v = 0 at t = 1 included")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 09: explore the network
+
+@_checker
+def check_center_digit(fn):
+    """fn(image: (28, 28) float) -> the image shifted by whole pixels, centre of mass at (14, 14).
+
+    As :func:`nnlib.images.center_digit`: shift by round(14 - centre of mass) along each
+    axis (np.roll or slicing into zeros: no ink reaches the border here); an image without
+    ink comes back unchanged.
+    """
+    rng = np.random.default_rng(13)
+    cases = [_digit_like(rng, size) for size in [3, 8, 12, 5, 10, 14, 6]]
+    dot = np.zeros((28, 28))
+    dot[0, 0] = 1  # a single pixel in a corner: the largest shift
+    centred = np.zeros((28, 28))
+    centred[12:17, 13:16] = 0.5  # already centred: no shift
+    cases += [dot, centred, np.zeros((28, 28))]
+    for i, image in enumerate(cases):
+        image = image.astype(_dtype(i))
+        blank = not image.any()
+        # The hint rides in the input's description: any failure on a blank image needs it.
+        on = "an image with no ink, all zeros (it has no centre of mass: return it unchanged)" if blank else \
+            f"image: (28, 28) {image.dtype} with centre of mass ({_com_text(image)})"
+        moved = _call_on_copies(fn, on, image=image)
+        if not blank:
+            _expect_centred(moved, image, on)
+        _expect_array(moved, center_digit(image), on, "image", lambda index, moved: (
+            "shift by whole pixels, so every value is kept: np.roll or slicing into an array of zeros"))
+    return (f"matches nnlib.images.center_digit on {len(cases)} images (float32 and float64 kept, "
+            "a corner pixel and a blank image included)")
+
+
+def _expect_centred(moved, image, on):
+    """Fail if an image like ``image`` came back with its centre of mass off (14, 14).
+
+    Only checked when the reader's image can have a centre of mass; :func:`_expect_array`
+    reports any other problem.
+    """
+    usable = (isinstance(moved, np.ndarray) and moved.shape == image.shape and moved.dtype == image.dtype
+              and np.all(np.isfinite(moved)) and moved.min() >= 0 and moved.any())
+    if not usable:
+        return
+    rows, cols = center_of_mass(moved)
+    if max(abs(rows - CENTRE), abs(cols - CENTRE)) > 0.5 + 1e-6:
+        raise _Failure(
+            f"returned an image with centre of mass at ({rows:.2f}, {cols:.2f}) for {on}, expected "
+            f"within half a pixel of ({CENTRE}, {CENTRE}) (shift by round({CENTRE} - row) rows "
+            f"and round({CENTRE} - column) columns; rows are axis 0)")
+
+
+def _digit_like(rng, size):
+    """A (28, 28) image with a random blob of ink in a size x size square placed at random.
+
+    The centre of mass is kept away from half-pixels, where rounding conventions differ.
+    """
+    while True:
+        patch = rng.random((size, size)) * (rng.random((size, size)) < 0.5)
+        if not patch.any():
+            continue
+        top, left = (int(n) for n in rng.integers(0, 29 - size, size=2))
+        image = np.zeros((28, 28))
+        image[top:top + size, left:left + size] = patch
+        if all(abs(c % 1 - 0.5) > 0.05 for c in center_of_mass(image)):
+            return image
+
+
+def _com_text(image):
+    return ", ".join(f"{c:.2f}" for c in center_of_mass(image))
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 10: sweeps
+
+@_checker
+def check_mean_and_spread(fn):
+    """fn(values: (n_points, n_seeds)) -> (mean: (n_points,), std: (n_points,)) over the seeds.
+
+    std is the sample standard deviation (ddof=1, as pandas' ``.std()``): a few seeds are a
+    sample of all the seeds one could run.
+    """
+    rng = np.random.default_rng(14)
+    shapes = [(1, 2), (5, 3), (3, 3), (8, 3), (4, 5), (2, 4), (6, 2)]
+    cases = [(0.9 + 0.05 * rng.standard_normal(shape)).astype(_dtype(i + 1)) for i, shape in enumerate(shapes)]
+    cases.append(np.full((3, 3), 0.97))  # identical seeds: no spread
+    for values in cases:
+        on = f"values: {values.shape} {values.dtype}"
+        mean, std = _expect_tuple(_call_on_copies(fn, on, values=values), ("mean", "std"), on)
+        n_points = values.shape[0]
+
+        def shape_hint(shape, n_points=n_points):
+            if shape == (n_points, 1):
+                return "a 1-D array of one value per point: no keepdims"
+            return "one value per point (row): reduce over the seeds, axis=1"
+
+        def std_hint(index, std, values=values):
+            if _close(std, values.std(axis=1)):
+                return ("that is np.std's default ddof=0; the spread of a few seeds is the sample "
+                        "standard deviation, ddof=1")
+            return "the standard deviation over the seeds of each point, ddof=1"
+        _expect_array(mean, values.mean(axis=1), on, "mean",
+                      lambda index, mean: "the mean over the seeds of each point, axis=1", shape_hint)
+        _expect_array(std, values.std(axis=1, ddof=1), on, "std", std_hint, shape_hint)
+    return _passed("the mean and sample standard deviation over seeds", [v.shape for v in cases],
+                   [np.float32, np.float64], "identical seeds included")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 11: errata
+
+@_checker
+def check_bias_gradient(fn):
+    """fn(dZ: (n_l, m)) -> db = (1/m) sum over the m columns of dZ: (n_l, 1), one value per unit.
+
+    The article returns one number for the last layer instead; as the columns of
+    dZ_L = A_L - Y sum to 0, that number is about 0 and the output biases never learn.
+    """
+    rng = np.random.default_rng(15)
+    cases = [dZ for dZ, _ in _gradient_cases(rng, 9)]
+    y = rng.integers(0, 10, size=6)
+    cases.append((softmax(rng.standard_normal((10, 6))) - one_hot(y, 10, dtype=np.float64)))  # dZ_L
+    for dZ in cases:
+        on = f"dZ: {dZ.shape} {dZ.dtype}"
+        db = _call_on_copies(fn, on, dZ=dZ)
+        expected = _bias_gradient(dZ)
+        mean = _mean_hint(dZ.shape[1])
+        _expect_array(db, expected, on, "db", lambda index, db: mean(index, db, expected) or
+                      "db[k, 0] is the mean of row k of dZ", _db_shape_hint(dZ.shape[0]))
+    return _passed("the book's db", [dZ.shape for dZ in cases], [np.float32, np.float64],
+                   "a last layer's dZ = A - Y included")
