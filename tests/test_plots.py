@@ -1,0 +1,239 @@
+"""The figures and tables of nnlib.plots: titles, labels and the data drawn, never pixels."""
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported (by nnlib.plots): no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from nnlib import back_prop, forward_prop, init_params, plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Each test starts and ends without open figures."""
+    plt.close("all")
+    yield
+    plt.close("all")
+
+
+def image_axes(fig):
+    """The axes of a figure that show an image, in order."""
+    return [ax for ax in fig.axes if ax.images]
+
+
+# ---------------------------------------------------------------- plot_digits
+
+def test_plot_digits_draws_each_column_as_a_28x28_image_in_order():
+    X = np.random.default_rng(0).random((784, 5)).astype(np.float32)
+    fig = plots.plot_digits(X, ncols=3, nrows=2, title="some digits")
+    axes = image_axes(fig)
+    assert len(axes) == 5  # 6 cells, 5 images: the last cell stays empty
+    for i, ax in enumerate(axes):
+        np.testing.assert_array_equal(ax.images[0].get_array(), X[:, i].reshape(28, 28))
+    assert fig._suptitle.get_text() == "some digits"
+
+
+def test_plot_digits_captions_labels_and_predictions():
+    X = np.zeros((784, 2), dtype=np.float32)
+    fig = plots.plot_digits(X, y=np.array([3, 7]), predictions=np.array([3, 1]), ncols=2, nrows=1)
+    assert [ax.get_title() for ax in image_axes(fig)] == ["label 3\npred 3", "label 7\npred 1"]
+
+
+# ---------------------------------------------------------------- plot_history
+
+def test_plot_history_draws_loss_and_accuracy_in_percent():
+    history = {"iteration": [0, 10, 20], "loss": [2.3, 1.0, 0.5], "train_accuracy": [0.1, 0.6, 0.8],
+               "test_iteration": [0, 20], "test_accuracy": [0.12, 0.79]}
+    fig = plots.plot_history(history, title="run")
+    ax_loss, ax_acc = fig.axes
+    np.testing.assert_array_equal(ax_loss.lines[0].get_ydata(), [2.3, 1.0, 0.5])
+    assert ax_loss.get_xlabel() == "iteration"
+    assert ax_loss.get_ylabel() == "mean cross-entropy loss"
+    train, test = ax_acc.lines
+    np.testing.assert_allclose(train.get_ydata(), [10, 60, 80])
+    np.testing.assert_array_equal(test.get_xdata(), [0, 20])
+    np.testing.assert_allclose(test.get_ydata(), [12, 79])
+    assert [t.get_text() for t in ax_acc.get_legend().get_texts()] == ["train", "test"]
+    assert ax_acc.get_ylabel() == "accuracy (%)"
+    assert fig._suptitle.get_text() == "run"
+
+
+def test_plot_history_without_test_accuracy_draws_train_only():
+    fig = plots.plot_history({"iteration": [0, 1], "loss": [1.0, 0.9], "train_accuracy": [0.5, 0.6]})
+    assert len(fig.axes[1].lines) == 1
+
+
+# ---------------------------------------------------------------- plot_confusion_matrix
+
+def test_plot_confusion_matrix_shows_the_counts_with_labelled_axes():
+    C = np.array([[5, 1], [0, 4]])
+    fig = plots.plot_confusion_matrix(C, title="confusion")
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.images[0].get_array(), C)
+    assert [t.get_text() for t in ax.texts] == ["5", "1", "0", "4"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("predicted digit", "true digit", "confusion")
+
+
+def test_plot_confusion_matrix_draws_on_a_given_axes():
+    fig, ax = plt.subplots()
+    assert plots.plot_confusion_matrix(np.eye(3, dtype=int), ax=ax) is fig
+    assert ax.images
+
+
+# ---------------------------------------------------------------- plot_weights
+
+def test_plot_weights_draws_each_row_of_W1_with_a_symmetric_colour_scale():
+    W1 = np.random.default_rng(1).standard_normal((3, 784))
+    fig = plots.plot_weights(W1, ncols=2, title="weights")
+    axes = image_axes(fig)
+    assert len(axes) == 3
+    limit = np.abs(W1).max()
+    for i, ax in enumerate(axes):
+        np.testing.assert_array_equal(ax.images[0].get_array(), W1[i].reshape(28, 28))
+        assert ax.images[0].get_clim() == (-limit, limit)
+        assert ax.get_title() == f"unit {i + 1}"
+    assert fig._suptitle.get_text() == "weights"
+
+
+# ---------------------------------------------------------------- plot_gradient_errors
+
+def test_plot_gradient_errors_draws_one_bar_per_array_and_implementation_on_a_log_scale():
+    errors = {"nnlib": {"W1": 1e-9, "b1": 0.0}, "article": {"W1": 1e-9, "b1": 0.5}}
+    fig = plots.plot_gradient_errors(errors, title="check")
+    ax = fig.axes[0]
+    heights = [patch.get_height() for patch in ax.patches]
+    assert heights == [1e-9, 1e-16, 1e-9, 0.5]  # an exact 0 is drawn at 1e-16 to stay on the log scale
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["W1", "b1"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("parameter array", "relative error", "check")
+
+
+# ---------------------------------------------------------------- class_balance
+
+def test_class_balance_counts_and_fractions_per_set():
+    table = plots.class_balance({"train": np.array([0, 1, 1, 2]), "test": np.array([2, 2])}, num_classes=3)
+    assert list(table.columns) == ["train count", "train fraction", "test count", "test fraction"]
+    assert table.index.name == "digit"
+    assert list(table.index) == [0, 1, 2]
+    assert list(table["train count"]) == [1, 2, 1]
+    assert list(table["train fraction"]) == [0.25, 0.5, 0.25]
+    assert list(table["test count"]) == [0, 0, 2]
+    assert table["test fraction"].sum() == 1
+
+
+def test_class_balance_rejects_labels_outside_the_classes():
+    with pytest.raises(ValueError, match=r"labels\['train'\] holds label 10, outside 0..9"):
+        plots.class_balance({"train": np.array([3, 10])})
+
+
+# ---------------------------------------------------------------- plot_pixel_histogram
+
+def test_plot_pixel_histogram_counts_each_of_the_256_values_in_its_own_bin():
+    levels = np.array([0, 0, 0, 1, 128, 255, 255], dtype=np.float32) / np.float32(255)
+    X = np.tile(levels, (784, 1))  # 7 images, image i all of pixel value levels[i]
+    fig = plots.plot_pixel_histogram(X, title="pixels")
+    ax = fig.axes[0]
+    counts, edges, _ = ax.patches[0].get_data()
+    assert counts.size == 256 and counts.sum() == X.size
+    np.testing.assert_allclose(edges[1:] - edges[:-1], 1 / 255)  # one bin per value k / 255
+    assert (counts[0], counts[1], counts[128], counts[255]) == (3 * 784, 784, 784, 2 * 784)
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel().startswith("pixel value")
+    assert ax.get_ylabel() == "number of pixels (log scale)"
+    assert ax.get_title() == "pixels"
+
+
+# ---------------------------------------------------------------- activation_std_by_layer
+
+def test_activation_std_by_layer_is_the_std_of_each_A_l_of_forward_prop():
+    X = np.random.default_rng(2).random((6, 20)).astype(np.float32)
+    table = plots.activation_std_by_layer(X, [6, 5, 4, 3], methods=("he", "article"), seed=3)
+    assert list(table.columns) == ["he", "article"]
+    assert list(table.index) == [0, 1, 2]  # the input, then the two ReLU layers; not the softmax
+    assert table.index.name == "layer l"
+    for method in ("he", "article"):
+        activations = forward_prop(X, init_params([6, 5, 4, 3], seed=3, method=method))
+        expected = [np.std(activations[f"A{l}"]) for l in range(3)]
+        np.testing.assert_allclose(table[method], expected, rtol=1e-6)
+
+
+def test_he_keeps_the_activation_spread_across_depth_and_xavier_shrinks_it():
+    X = np.random.default_rng(4).random((256, 500)).astype(np.float32)
+    table = plots.activation_std_by_layer(X, [256] * 11 + [10], methods=("he", "xavier"))
+    he, xavier = table["he"], table["xavier"]
+    assert 0.5 < he[10] / he[1] < 2
+    assert xavier[10] / xavier[1] < 0.1  # halves in variance at each of 9 layers: ~ 2 ** -4.5
+
+
+# ---------------------------------------------------------------- gradient_rms_by_layer
+
+def test_gradient_rms_by_layer_is_the_rms_of_each_dW_l_of_back_prop():
+    rng = np.random.default_rng(5)
+    X = rng.random((6, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=20)
+    table = plots.gradient_rms_by_layer(X, y, [6, 5, 4, 3], methods=("xavier",), seed=1)
+    assert list(table.index) == [1, 2, 3] and table.index.name == "layer l"
+    params = init_params([6, 5, 4, 3], seed=1, method="xavier")
+    grads = back_prop(forward_prop(X, params), params, y)
+    expected = [np.sqrt(np.mean(grads[f"dW{l}"] ** 2)) for l in (1, 2, 3)]
+    np.testing.assert_allclose(table["xavier"], expected, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- plot_by_layer
+
+def test_plot_by_layer_draws_one_labelled_line_per_column():
+    X = np.random.default_rng(6).random((6, 10)).astype(np.float32)
+    table = plots.activation_std_by_layer(X, [6, 5, 5, 3])
+    fig = plots.plot_by_layer(table, ylabel="std of A_l", title="spread")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["he", "xavier", "article"]
+    for line, method in zip(ax.lines, table.columns):
+        np.testing.assert_array_equal(line.get_xdata(), [0, 1, 2])
+        np.testing.assert_array_equal(line.get_ydata(), table[method])
+    assert list(ax.get_xticks()) == [0, 1, 2]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("layer l", "std of A_l", "spread")
+    assert ax.get_yscale() == "log"
+    assert ax.yaxis.get_major_formatter()(0.03, 0) == "0.03"  # plain numbers on the log axis
+
+
+def test_plot_by_layer_labels_every_minor_tick_over_a_narrow_range_else_2s_and_5s():
+    narrow = plots.plot_by_layer(pd.DataFrame({"a": [0.2, 0.3]}), ylabel="y", title="t").axes[0]
+    wide = plots.plot_by_layer(pd.DataFrame({"a": [1e-5, 1e-2]}), ylabel="y", title="t").axes[0]
+    assert narrow.yaxis.get_minor_formatter()(0.3, 0) == "0.3"
+    assert [wide.yaxis.get_minor_formatter()(v, 0) for v in (0.002, 0.003, 0.005)] == ["0.002", "", "0.005"]
+
+
+def test_plot_by_layer_linear_scale_on_request():
+    table = plots.class_balance({"a": np.array([0, 1])}, num_classes=2)[["a count"]]
+    fig = plots.plot_by_layer(table, ylabel="count", title="t", logy=False)
+    assert fig.axes[0].get_yscale() == "linear"
+
+
+# ---------------------------------------------------------------- plot_example_loss
+
+def test_plot_example_loss_draws_minus_log_p_chance_and_the_given_examples():
+    fig = plots.plot_example_loss(p_correct=np.array([0.1, 0.5, 1.0]), num_classes=10, title="loss")
+    ax = fig.axes[0]
+    curve, chance, examples = ax.lines
+    np.testing.assert_allclose(curve.get_ydata(), -np.log(curve.get_xdata()))
+    assert list(chance.get_xdata()) == [0.1, 0.1]
+    np.testing.assert_allclose(examples.get_ydata(), [np.log(10), np.log(2), 0])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["loss = -log p", "chance: p = 1/10, loss = log 10 = 2.303", "3 examples"]
+    assert ax.get_xlabel() == "p, the probability the network gives to the true class"
+    assert ax.get_ylabel() == "loss of the example, -log p"
+    assert ax.get_title() == "loss"
+
+
+def test_plot_example_loss_without_examples_draws_the_curve_and_chance_only():
+    fig = plots.plot_example_loss(num_classes=4)
+    assert len(fig.axes[0].lines) == 2
+    assert list(fig.axes[0].lines[1].get_xdata()) == [0.25, 0.25]
+
+
+def test_plot_example_loss_counts_many_examples_with_a_thousands_separator():
+    fig = plots.plot_example_loss(p_correct=np.full(1000, 0.5))
+    assert fig.axes[0].get_legend().get_texts()[-1].get_text() == "1,000 examples"
