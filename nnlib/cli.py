@@ -1,0 +1,162 @@
+"""The command line: ``python -m nnlib train ...``.
+
+Trains on the first ``--train-size`` MNIST training images and reports the train and test
+accuracy of the final parameters and the seconds of the training loop alone (data loading and
+evaluation excluded). ``--optimizer gd`` (the default) is the article's full-batch gradient
+descent for ``--iterations`` steps; ``sgd``, ``momentum`` and ``adam`` train on shuffled
+mini-batches for ``--epochs``. With ``--json`` stdout holds exactly one JSON object; progress
+and messages go to stderr.
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from .data import load_mnist
+from .optimizers import OPTIMIZERS, make_optimizer
+from .params import INIT_METHODS, save_params
+from .training import TrainingDiverged, gradient_descent, predict, train
+
+MNIST_PIXELS, MNIST_CLASSES = 784, 10
+# Options of one kind of training only, with the default they take when not given.
+FULL_BATCH_ONLY = {"iterations": 1000, "eval_every": 0}
+MINI_BATCH_ONLY = {"epochs": 10, "batch_size": 128, "weight_decay": 0.0, "dropout": 0.0}
+
+
+def layer_list(text):
+    """Parse "784,10,10" into [784, 10, 10] for argparse."""
+    try:
+        layers = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"takes comma-separated integers such as 784,10,10; got {text!r}") from None
+    if len(layers) < 2 or min(layers) < 1:
+        raise argparse.ArgumentTypeError(
+            f"needs at least two positive sizes, such as 784,10,10; got {text!r}")
+    if layers[0] != MNIST_PIXELS or layers[-1] != MNIST_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"must start with {MNIST_PIXELS} (the pixels of an MNIST image) and end with "
+            f"{MNIST_CLASSES} (the digits), such as 784,10,10; got {text!r}")
+    return layers
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_parser = commands.add_parser(
+        "train", help="train a network on MNIST and report its accuracy",
+        description="Train a network on MNIST, then report train and test accuracy and the "
+                    "training seconds. --optimizer gd is the article's full-batch gradient "
+                    "descent (--iterations); sgd, momentum and adam use mini-batches (--epochs, "
+                    "--batch-size, --weight-decay, --dropout).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = train_parser.add_argument
+    add("--layers", type=layer_list, default=[784, 10, 10],
+        help="layer sizes n_0,...,n_L; n_0 must be 784 and n_L 10 for MNIST")
+    add("--optimizer", choices=["gd", *OPTIMIZERS], default="gd",
+        help="gd: full-batch gradient descent, the article's; or mini-batch sgd, momentum, adam")
+    add("--learning-rate", type=float, default=None,
+        help="step size alpha (default: 0.1 for gd, sgd and momentum, 0.001 for adam)")
+    add("--iterations", type=int, default=None, help="gd only: full-batch steps (default 1000)")
+    add("--eval-every", type=int, default=None,
+        help="gd only: also record test accuracy every N iterations (default 0: only at the end)")
+    add("--epochs", type=int, default=None, help="mini-batch only: passes over the data (default 10)")
+    add("--batch-size", type=int, default=None, help="mini-batch only: examples per step (default 128)")
+    add("--weight-decay", type=float, default=None,
+        help="mini-batch only: L2 penalty lambda, adds lambda * W_l to dW_l (default 0)")
+    add("--dropout", type=float, default=None,
+        help="mini-batch only: probability of dropping each hidden unit (default 0)")
+    add("--train-size", type=int, default=33600,
+        help="train on the first N of MNIST's 60,000 training images")
+    add("--init", choices=INIT_METHODS, default="he", help="weight initialisation")
+    add("--seed", type=int, default=0, help="seed of the initialisation (and of the shuffling)")
+    add("--data-dir", default=None,
+        help="folder with the MNIST files (default: $NNLIB_DATA_DIR, else the cache)")
+    add("--json", action="store_true", help="print one JSON object on stdout and nothing else")
+    add("--save", metavar="PATH", help="save the trained parameters to this .npz file")
+    add("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def settings_from(args, parser):
+    """Fill the defaults of the chosen kind of training; reject the other kind's options."""
+    full_batch = args.optimizer == "gd"
+    used, unused = (FULL_BATCH_ONLY, MINI_BATCH_ONLY) if full_batch else (MINI_BATCH_ONLY, FULL_BATCH_ONLY)
+    given = [name for name in unused if getattr(args, name) is not None]
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        kind = ("full-batch gradient descent (--optimizer gd)" if full_batch
+                else f"mini-batch training (--optimizer {args.optimizer})")
+        parser.error(f"{options} cannot be used with {kind}")
+    for name, default in used.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.learning_rate is None:
+        args.learning_rate = 0.1 if full_batch else OPTIMIZERS[args.optimizer].default_learning_rate
+    settings = {"optimizer": args.optimizer, "learning_rate": args.learning_rate}
+    if full_batch:
+        settings["iterations"] = args.iterations
+    else:
+        settings.update(make_optimizer(args.optimizer, [], args.learning_rate).settings())
+        settings.update(epochs=args.epochs, batch_size=args.batch_size,
+                        weight_decay=args.weight_decay, dropout=args.dropout)
+    return settings
+
+
+def train_command(args, settings):
+    X_train, y_train, X_test, y_test = load_mnist(args.data_dir)
+    if not 1 <= args.train_size <= X_train.shape[1]:
+        raise ValueError(f"--train-size must be between 1 and {X_train.shape[1]}, got {args.train_size}")
+    X, y = X_train[:, :args.train_size], y_train[:args.train_size]
+    progress = not (args.no_progress or args.json)
+    if args.optimizer == "gd":
+        params, history = gradient_descent(
+            X, y, args.layers, args.learning_rate, args.iterations, init=args.init, seed=args.seed,
+            X_test=X_test, y_test=y_test, eval_every=args.eval_every, progress=progress)
+    else:
+        params, history = train(
+            X, y, args.layers, epochs=args.epochs, batch_size=args.batch_size,
+            optimizer=args.optimizer, learning_rate=args.learning_rate,
+            weight_decay=args.weight_decay, dropout=args.dropout, init=args.init, seed=args.seed,
+            progress=progress)
+    seconds = history["seconds"][-1]
+    result = {
+        "layers": args.layers,
+        **settings,
+        "train_size": args.train_size,
+        "init": args.init,
+        "seed": args.seed,
+        "train_accuracy": float(np.mean(predict(X, params) == y)),
+        "test_accuracy": float(np.mean(predict(X_test, params) == y_test)),
+        "seconds": round(seconds, 3),
+    }
+    if args.save:
+        save_params(args.save, params)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    steps = (f"{args.iterations} iterations of full-batch gradient descent" if args.optimizer == "gd"
+             else f"{args.epochs} epochs of {args.optimizer}, batch size {args.batch_size}")
+    print(f"layers {','.join(map(str, args.layers))}, {steps}, learning rate {args.learning_rate}, "
+          f"init {args.init}, seed {args.seed}")
+    print(f"train accuracy {result['train_accuracy']:.1%} on {args.train_size} images")
+    print(f"test accuracy  {result['test_accuracy']:.1%} on {X_test.shape[1]} images")
+    print(f"training took {seconds:.1f} s")
+    if args.save:
+        print(f"saved the parameters to {args.save}")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = settings_from(args, parser)
+    try:
+        return train_command(args, settings)
+    except TrainingDiverged as error:
+        print(f"error: training diverged: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,249 @@
+"""gradient_descent and train: histories, semantics, determinism, divergence, bad inputs."""
+import math
+
+import numpy as np
+import pytest
+
+from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot
+from nnlib.optimizers import adam_step
+from nnlib.training import TrainingDiverged, gradient_descent, predict, train
+
+LAYERS = [6, 5, 3]
+
+
+def blobs(m=60, seed=0, dtype=np.float32):
+    """Three separable clusters in 6 dimensions: a problem every optimiser can learn."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, m)
+    centres = rng.normal(0, 3, (6, 3))
+    X = centres[:, y] + rng.normal(0, 0.5, (6, m))
+    return X.astype(dtype), y
+
+
+# --- gradient_descent -------------------------------------------------------------
+
+def test_history_has_one_entry_per_iteration():
+    X, y = blobs()
+    params, history = gradient_descent(X, y, LAYERS, 0.1, 7, progress=False)
+    assert set(history) == {"iteration", "loss", "train_accuracy", "seconds"}
+    assert history["iteration"] == list(range(1, 8))
+    assert all(len(values) == 7 for values in history.values())
+    assert all(isinstance(v, float) for v in history["loss"] + history["train_accuracy"])
+    assert history["seconds"] == sorted(history["seconds"])
+    assert [p.dtype for p in params.values()] == [np.float32] * 4
+
+
+def test_history_is_measured_before_each_update():
+    X, y = blobs(dtype=np.float64)
+    params, history = gradient_descent(X, y, LAYERS, 0.5, 2, init="he", seed=3, progress=False)
+    # the same two iterations with the book's readable functions
+    reference = init_params(LAYERS, seed=3, dtype=np.float64)
+    Y = one_hot(y, 3, dtype=np.float64)
+    for iteration in range(2):
+        activations = forward_prop(X, reference)
+        assert history["loss"][iteration] == pytest.approx(cross_entropy(Y, activations["A2"]), rel=1e-12)
+        accuracy = np.mean(np.argmax(activations["A2"], axis=0) == y)
+        assert history["train_accuracy"][iteration] == accuracy
+        grads = back_prop(activations, reference, y)
+        reference = {key: value - 0.5 * grads[f"d{key}"] for key, value in reference.items()}
+    for key in params:  # the returned parameters are one update past the last measurement
+        np.testing.assert_allclose(params[key], reference[key], rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_descent_is_bit_identical_for_a_seed():
+    X, y = blobs(300)
+    runs = [gradient_descent(X, y, LAYERS, 0.1, 20, seed=5, progress=False) for _ in range(2)]
+    for key in runs[0][0]:
+        assert np.array_equal(runs[0][0][key], runs[1][0][key])
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+
+
+def test_eval_every_records_test_accuracy_after_every_kth_update_and_the_last():
+    X, y = blobs()
+    X_test, y_test = blobs(30, seed=1)
+    params, history = gradient_descent(X, y, LAYERS, 0.1, 10, X_test=X_test, y_test=y_test,
+                                       eval_every=4, progress=False)
+    assert history["test_iteration"] == [4, 8, 10]
+    assert len(history["test_accuracy"]) == 3
+    assert history["test_accuracy"][-1] == np.mean(predict(X_test, params) == y_test)
+
+
+def test_without_eval_every_no_test_history():
+    X, y = blobs()
+    _, history = gradient_descent(X, y, LAYERS, 0.1, 3, X_test=X, y_test=y, progress=False)
+    assert "test_accuracy" not in history
+
+
+def test_divergence_raises_with_iteration_learning_rate_advice_and_history():
+    X, y = blobs()
+    with pytest.raises(TrainingDiverged) as caught:
+        gradient_descent(X * 1e3, y, LAYERS, 1e30, 50, progress=False)
+    message = str(caught.value)
+    history = caught.value.history
+    iteration = history["iteration"][-1]
+    assert f"at iteration {iteration} " in message
+    assert "learning_rate=1e+30" in message and "smaller learning rate, such as 1e+29" in message
+    assert not math.isfinite(history["loss"][-1])
+    assert all(len(values) == iteration for values in history.values())
+    assert isinstance(caught.value, RuntimeError)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(X=np.zeros((5, 60), np.float32)), "X has 5 rows but layer 1 expects 6"),
+    (dict(X=np.zeros((6, 60), np.uint8)), "X must hold floats"),
+    (dict(X=[[0.0]]), "X must be a NumPy array"),
+    (dict(y=np.full(60, 3)), "y holds label 3, outside 0..2"),
+    (dict(y=np.full(60, -1)), "y holds label -1"),
+    (dict(y=np.zeros(60, np.float32)), "y must hold integer labels, got dtype float32"),
+    (dict(y=np.zeros(59, np.int64)), "y has 59 labels but X has 60 columns"),
+    (dict(y=np.zeros((3, 60), np.int64)), "y must be 1-D"),
+    (dict(layer_dims=[6]), "at least 2 sizes"),
+    (dict(layer_dims=[6, 0, 3]), r"layer_dims\[1\] must be a positive integer, got 0"),
+    (dict(learning_rate=0), "learning_rate must be a positive finite number, got 0"),
+    (dict(learning_rate=-0.1), "got -0.1"),
+    (dict(learning_rate=float("nan")), "got nan"),
+    (dict(learning_rate=float("inf")), "got inf"),
+    (dict(iterations=0), "iterations must be an integer >= 1, got 0"),
+    (dict(eval_every=-1), "eval_every must be an integer >= 0, got -1"),
+    (dict(init="zeros"), "init method must be one of he, xavier, article; got 'zeros'"),
+    (dict(X_test=np.zeros((6, 4), np.float32)), "give both X_test and y_test"),
+    (dict(X_test=np.zeros((6, 4), np.float32), y_test=np.zeros(3, np.int64)), "y_test has 3 labels but X has 4"),
+])
+def test_gradient_descent_bad_inputs(change, message):
+    X, y = blobs()
+    arguments = dict(X=X, y=y, layer_dims=LAYERS, learning_rate=0.1, iterations=2, progress=False)
+    arguments.update(change)
+    with pytest.raises(ValueError, match=message):
+        gradient_descent(**arguments)
+
+
+def test_adam_learns_mnist_in_two_epochs(mnist):
+    X_train, y_train, X_test, y_test = mnist
+    params, history = train(X_train[:, :20000], y_train[:20000], [784, 64, 10], epochs=2, progress=False)
+    assert np.mean(predict(X_test, params) == y_test) > 0.9
+
+
+# --- train ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer, learning_rate", [("sgd", 0.1), ("momentum", 0.1), ("adam", 0.01)])
+def test_every_optimizer_learns_the_blobs(optimizer, learning_rate):
+    X, y = blobs(200)
+    params, history = train(X, y, LAYERS, epochs=8, batch_size=16, optimizer=optimizer,
+                            learning_rate=learning_rate, progress=False)
+    assert history["loss"][-1] < history["loss"][0] / 3
+    assert np.mean(predict(X, params) == y) > 0.95
+
+
+def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step():
+    X, y = blobs(50, dtype=np.float64)
+    params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adam", seed=3, progress=False)
+    reference = init_params(LAYERS, seed=3, dtype=np.float64)
+    m = {key: np.zeros_like(value) for key, value in reference.items()}
+    v = {key: np.zeros_like(value) for key, value in reference.items()}
+    rng, t = np.random.default_rng(3), 0
+    for epoch in range(2):
+        order = rng.permutation(50)
+        for first in range(0, 50, 8):
+            batch, t = order[first:first + 8], t + 1
+            grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
+            for key in reference:
+                reference[key], m[key], v[key] = adam_step(reference[key], grads[f"d{key}"], m[key], v[key], t)
+    for key in params:
+        np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
+
+
+def test_train_history_has_one_entry_per_epoch():
+    X, y = blobs(100)
+    X_val, y_val = blobs(40, seed=1)
+    params, history = train(X, y, LAYERS, epochs=3, batch_size=32, X_val=X_val, y_val=y_val, progress=False)
+    assert set(history) == {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
+    assert history["epoch"] == [1, 2, 3]
+    assert all(len(values) == 3 for values in history.values())
+    assert history["seconds"] == sorted(history["seconds"])
+    assert history["val_accuracy"][-1] == np.mean(predict(X_val, params) == y_val)
+    _, without = train(X, y, LAYERS, epochs=1, progress=False)
+    assert "val_accuracy" not in without
+
+
+def test_train_history_loss_is_the_mean_over_the_epochs_batches_before_each_step():
+    X, y = blobs(10, dtype=np.float64)
+    # one batch per epoch: the first epoch's loss is that of the initial parameters
+    _, history = train(X, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", seed=2, progress=False)
+    activations = forward_prop(X, init_params(LAYERS, seed=2, dtype=np.float64))
+    assert history["loss"][0] == pytest.approx(cross_entropy(one_hot(y, 3, dtype=np.float64), activations["A2"]))
+    assert history["train_accuracy"][0] == np.mean(np.argmax(activations["A2"], axis=0) == y)
+
+
+def test_train_is_bit_identical_for_a_seed_with_dropout_and_weight_decay():
+    X, y = blobs(150)
+    runs = [train(X, y, LAYERS, epochs=2, batch_size=20, dropout=0.3, weight_decay=1e-3, seed=4,
+                  progress=False) for _ in range(2)]
+    for key in runs[0][0]:
+        assert np.array_equal(runs[0][0][key], runs[1][0][key])
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+
+
+def test_weight_decay_shrinks_the_weights():
+    X, y = blobs(100)
+    norms = []
+    for decay in (0.0, 0.5):
+        params, _ = train(X, y, LAYERS, epochs=5, batch_size=10, optimizer="sgd", weight_decay=decay,
+                          progress=False)
+        norms.append(sum(np.sum(params[key] ** 2) for key in ("W1", "W2")))
+    assert norms[1] < norms[0] / 2
+
+
+def test_dropout_changes_training_but_not_prediction():
+    X, y = blobs(100)
+    plain, plain_history = train(X, y, LAYERS, epochs=2, batch_size=10, progress=False)
+    dropped, dropped_history = train(X, y, LAYERS, epochs=2, batch_size=10, dropout=0.5, progress=False)
+    assert plain_history["loss"] != dropped_history["loss"]
+    np.testing.assert_array_equal(predict(X, dropped), predict(X, dropped))  # no randomness at prediction
+
+
+def test_learning_rate_none_takes_the_optimizers_default():
+    X, y = blobs(20, dtype=np.float64)
+    explicit, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", learning_rate=0.001, progress=False)
+    default, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", progress=False)
+    for key in explicit:
+        assert np.array_equal(explicit[key], default[key])
+
+
+def test_callback_runs_after_each_epoch():
+    X, y = blobs(40)
+    seen = []
+    train(X, y, LAYERS, epochs=3, batch_size=8, progress=False,
+          callback=lambda epoch, params, history: seen.append((epoch, len(history["loss"]), sorted(params))))
+    assert seen == [(e, e, ["W1", "W2", "b1", "b2"]) for e in (1, 2, 3)]
+
+
+def test_train_divergence_names_iteration_epoch_and_learning_rate():
+    X, y = blobs()
+    with pytest.raises(TrainingDiverged, match=r"at iteration \d+ \(epoch 1\) with learning_rate=1e\+30; .*smaller") as caught:
+        train(X * 1e3, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", learning_rate=1e30, progress=False)
+    assert caught.value.history["epoch"] == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
+    (dict(batch_size=2.5), "batch_size must be an integer >= 1, got 2.5"),
+    (dict(optimizer="rmsprop"), "optimizer must be one of 'sgd', 'momentum', 'adam'; got 'rmsprop'"),
+    (dict(optimizer="gd"), "got 'gd'"),
+    (dict(learning_rate=0.0), "learning_rate must be a positive finite number, got 0.0"),
+    (dict(weight_decay=-1), "weight_decay must be a finite number >= 0, got -1"),
+    (dict(weight_decay=float("nan")), "got nan"),
+    (dict(dropout=1.0), r"dropout must be a number in \[0, 1\), got 1.0"),
+    (dict(dropout=-0.1), "got -0.1"),
+    (dict(X=np.zeros((5, 60), np.float32)), "X has 5 rows but layer 1 expects 6"),
+    (dict(y=np.full(60, 7)), "y holds label 7, outside 0..2"),
+    (dict(layer_dims=[6, -2, 3]), r"layer_dims\[1\] must be a positive integer, got -2"),
+    (dict(X_val=np.zeros((6, 4), np.float32)), "give both X_val and y_val"),
+    (dict(X_val=np.zeros((7, 4), np.float32), y_val=np.zeros(4, np.int64)), "X_val has 7 rows but layer 1 expects 6"),
+])
+def test_train_bad_inputs(change, message):
+    X, y = blobs()
+    arguments = dict(X=X, y=y, layer_dims=LAYERS, epochs=1, progress=False)
+    arguments.update(change)
+    with pytest.raises(ValueError, match=message):
+        train(**arguments)

@@ -1,0 +1,169 @@
+"""nnlib.workspace: the fast pass computes what forward_prop and back_prop compute."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_info
+
+from nnlib import back_prop, cross_entropy, forward_prop, get_accuracy, get_predictions, init_params, one_hot
+from nnlib import workspace as workspace_module
+from nnlib.optimizers import SGD
+from nnlib.workspace import Workspace, flatten_params
+
+
+def problem(layer_dims, m, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.random((layer_dims[0], m)).astype(dtype)
+    y = rng.integers(0, layer_dims[-1], m)
+    return X, y, init_params(layer_dims, seed=seed, dtype=dtype)
+
+
+def reference(X, y, params):
+    """Loss, accuracy and gradients from the book's readable functions."""
+    activations = forward_prop(X, params)
+    AL = activations[f"A{len(params) // 2}"]
+    loss = cross_entropy(one_hot(y, AL.shape[0], dtype=X.dtype), AL)
+    return loss, get_accuracy(get_predictions(AL), y), back_prop(activations, params, y)
+
+
+def assert_same_gradients(grads, expected, rtol):
+    assert set(grads) == set(expected)
+    for key in expected:
+        np.testing.assert_allclose(grads[key], expected[key], rtol=rtol,
+                                   atol=rtol * np.abs(expected[key]).max(), err_msg=key)
+
+
+layer_lists = st.lists(st.integers(1, 20), min_size=1, max_size=3).map(lambda hidden: [6, *hidden, 4])
+
+
+@given(layer_dims=layer_lists, m=st.integers(1, 90), chunk_size=st.integers(1, 40),
+       seed=st.integers(0, 1000), threads=st.sampled_from([1, 2]))
+def test_gradients_match_forward_and_back_prop(layer_dims, m, chunk_size, seed, threads):
+    X, y, params = problem(layer_dims, m, seed)
+    with pytest.MonkeyPatch.context() as patch:
+        # a small threshold makes the narrow layers' products run in slices, as on MNIST
+        patch.setattr(workspace_module, "SMALL_PRODUCT", 300)
+        with Workspace(X, y, layer_dims, chunk_size=chunk_size, threads=threads) as workspace:
+            loss, accuracy, grads = workspace.gradients(params)
+    expected_loss, expected_accuracy, expected = reference(X, y, params)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert accuracy == expected_accuracy
+    assert_same_gradients(grads, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layer_dims", [[784, 10, 10], [784, 256, 128, 64, 10]])
+def test_float32_mnist_sized_networks(layer_dims):
+    X, y, params = problem(layer_dims, 2500, seed=3, dtype=np.float32)
+    with Workspace(X, y, layer_dims) as workspace:
+        loss, accuracy, grads = workspace.gradients(params)
+    expected_loss, expected_accuracy, expected = reference(X, y, params)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    assert accuracy == expected_accuracy
+    assert_same_gradients(grads, expected, rtol=1e-4)
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+@given(layer_dims=layer_lists, m=st.integers(2, 60), batch=st.integers(1, 30), seed=st.integers(0, 1000))
+def test_train_step_with_sgd_of_rate_one_subtracts_the_batch_gradient(layer_dims, m, batch, seed):
+    X, y, params = problem(layer_dims, m, seed)
+    columns = np.random.default_rng(seed).permutation(m)[:batch]
+    _, _, expected = reference(X[:, columns], y[columns], params)
+    vector, views = flatten_params(params)
+    with Workspace(X, y, layer_dims, batch_size=batch) as workspace:
+        optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
+        workspace.train_step(views, columns, optimizers)
+    assert_same_gradients({f"d{key}": params[key] - views[key] for key in params}, expected, rtol=1e-9)
+
+
+def test_weight_decay_adds_lambda_w_to_weight_gradients_only():
+    layer_dims, decay = [5, 4, 3], 0.25
+    X, y, params = problem(layer_dims, 12, seed=4)
+    _, _, expected = reference(X, y, params)
+    vector, views = flatten_params(params)
+    with Workspace(X, y, layer_dims, batch_size=12) as workspace:
+        optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
+        workspace.train_step(views, np.arange(12), optimizers, weight_decay=decay)
+    for key in params:
+        step = params[key] - views[key]
+        added = decay * params[key] if key.startswith("W") else 0
+        np.testing.assert_allclose(step, expected[f"d{key}"] + added, rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def dropout_reference(X, y, params, masks, keep):
+    """Inverted dropout by hand: A_l = ReLU(Z_l) * D_l / keep, and the same mask going back."""
+    L = len(params) // 2
+    A, activations = X, [X]
+    for l in range(1, L + 1):
+        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        A = np.maximum(Z, 0) * masks[l - 1] / keep if l < L else Z
+        activations.append(A)
+    E = np.exp(A - A.max(axis=0))
+    AL = E / E.sum(axis=0)
+    m = X.shape[1]
+    dZ, grads = (AL - one_hot(y, AL.shape[0], dtype=X.dtype)) / m, {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"], grads[f"db{l}"] = dZ @ activations[l - 1].T, dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dZ = (params[f"W{l}"].T @ dZ) * (activations[l - 1] > 0) / keep
+    return grads
+
+
+def test_dropout_is_inverted_dropout_with_the_blocks_random_numbers():
+    layer_dims, m, dropout, seed = [5, 7, 6, 3], 10, 0.4, 11
+    X, y, params = problem(layer_dims, m, seed=5)
+    # the workspace's two blocks draw their masks from these generators, layer by layer
+    rngs = np.random.default_rng(seed).spawn(2)
+    halves = [slice(0, m // 2), slice(m // 2, m)]
+    drawn = [[rng.random((n, s.stop - s.start)) < 1 - dropout for n in layer_dims[1:-1]]
+             for rng, s in zip(rngs, halves)]
+    masks = [np.concatenate(pair, axis=1) for pair in zip(*drawn)]
+    expected = dropout_reference(X, y, params, masks, 1 - dropout)
+    vector, views = flatten_params(params)
+    with Workspace(X, y, layer_dims, batch_size=m, seed=seed) as workspace:
+        optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
+        workspace.train_step(views, np.arange(m), optimizers, dropout=dropout)
+    assert_same_gradients({f"d{key}": params[key] - views[key] for key in params}, expected, rtol=1e-9)
+
+
+def test_results_are_bit_identical_with_one_thread_or_two():
+    layer_dims = [784, 10, 10]
+    X, y, params = problem(layer_dims, 3000, seed=6, dtype=np.float32)
+    results = []
+    for threads in (1, 2, 2):
+        with Workspace(X, y, layer_dims, threads=threads) as workspace:
+            loss, accuracy, grads = workspace.gradients(params)
+            results.append((loss, accuracy, {key: value.copy() for key, value in grads.items()}))
+    for loss, accuracy, grads in results[1:]:
+        assert (loss, accuracy) == results[0][:2]
+        for key in grads:
+            assert np.array_equal(grads[key], results[0][2][key])
+
+
+def test_loss_stays_finite_for_extreme_logits():
+    layer_dims = [3, 2]
+    X = np.array([[1.0], [0.0], [0.0]], dtype=np.float32)
+    params = {"W1": np.array([[1e4, 0, 0], [-1e4, 0, 0]], dtype=np.float32), "b1": np.zeros((2, 1), np.float32)}
+    with Workspace(X, np.array([1]), layer_dims) as workspace:
+        loss, accuracy, grads = workspace.gradients(params)
+    assert loss == pytest.approx(2e4)  # -log softmax = 10,000 - (-10,000), where A_L underflows to 0
+    assert accuracy == 0.0
+    assert np.isfinite(grads["dW1"]).all()
+
+
+def test_flatten_params_puts_weights_first_in_one_shared_vector():
+    params = init_params([3, 2, 2], seed=0)
+    vector, views = flatten_params(params)
+    assert list(views) == list(params)
+    expected = np.concatenate([params[key].ravel() for key in ("W1", "W2", "b1", "b2")])
+    assert np.array_equal(vector, expected)
+    vector[:] = 0
+    assert all(not view.any() for view in views.values())  # views, not copies
+    assert params["W1"].any()                              # the input is left alone
+
+
+def test_close_gives_openblas_its_threads_back():
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    X, y, _ = problem([3, 2], 4, seed=0)
+    with Workspace(X, y, [3, 2]):
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
