@@ -141,7 +141,7 @@ class Workspace:
         self.grad_vector, grads = flatten_params(_zero_params(self.dims, X.dtype))
         self.grads = {f"d{key}": value for key, value in grads.items()}
         self.n_weights = sum(self.dims[l] * self.dims[l - 1] for l in range(1, self.L + 1))
-        self.parts = None
+        self.param_vector = self.parts = None  # set by split()
         if threads is None:
             threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         self.pool = ThreadPoolExecutor(1) if min(threads or 1, BLOCKS) > 1 else None
@@ -163,11 +163,17 @@ class Workspace:
             self.blas_limits = None
 
     def _in_parallel(self, task):
-        """[task(0), task(1)]: task(1) in the other thread when there is one."""
+        """[task(0), task(1)]: task(1) in the other thread when there is one.
+
+        NumPy's overflow warnings are silenced: a diverging loss is reported by the loop.
+        """
+        def quiet(k):
+            with np.errstate(over="ignore", invalid="ignore"):
+                return task(k)
         if self.pool is None:
-            return [task(k) for k in range(BLOCKS)]
-        other = self.pool.submit(task, 1)
-        return [task(0), other.result()]
+            return [quiet(k) for k in range(BLOCKS)]
+        other = self.pool.submit(quiet, 1)
+        return [quiet(0), other.result()]
 
     def _loss_and_gradients(self, params, columns, dropout):
         """Forward and backward pass on examples ``columns`` (None: all), block by block.
@@ -234,10 +240,6 @@ class Workspace:
         Leaves the sum over these examples of the gradients, each divided by m, in
         ``block.grads``; returns (sum of the per-example losses, number correct).
         """
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported by the loop
-            return self._run_chunks(params, columns, m, dropout, block, start, stop)
-
-    def _run_chunks(self, params, columns, m, dropout, block, start, stop):
         loss, correct = 0.0, 0
         if start == stop:
             block.grad_vector[:] = 0

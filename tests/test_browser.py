@@ -1,0 +1,222 @@
+"""The chapter "Explore the network" in a real browser: JupyterLab, headless Chromium, a mouse.
+
+Starts JupyterLab on a free local port (with a token, settings and workspaces in a temporary
+folder, autosave off, serving a copy of book/09_explore.ipynb so the stored notebook is never
+touched), opens the notebook in Chromium through Playwright, runs every cell, then does what
+a reader does: moves the units slider, presses Train and waits for the run table to gain a
+row, draws a stroke on the digit pad, presses Predict and waits for the probabilities to
+change. Screenshots go to book/_build/screenshots/ (git-ignored).
+
+Without Chromium, Playwright or JupyterLab the test is skipped with a visible reason; set
+NNLIB_REQUIRE_BROWSER=1 to make that a failure instead. NNLIB_DATA_DIR is passed to the kernel.
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "book" / "09_explore.ipynb"
+SCREENSHOTS = REPO / "book" / "_build" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Settings for a quiet, predictable JupyterLab: no autosave (nothing is written back), every
+# cell kept in the page (no virtual scrolling), no news or update checks over the network.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def unavailable(reason):
+    """Skip with the reason, or fail when NNLIB_REQUIRE_BROWSER=1 asks for the browser test."""
+    if os.environ.get("NNLIB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"NNLIB_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def chromium_path():
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    return path if os.path.exists(path) else None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url, process, log, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A running JupyterLab serving a copy of the chapter: yields (base URL, token)."""
+    if chromium_path() is None:
+        unavailable("no chromium on the PATH or at /usr/bin/chromium (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+        import jupyterlab  # noqa: F401
+    except ImportError as error:
+        unavailable(f"{error.name} is not installed (pip install -r requirements.txt)")
+    if not os.environ.get("NNLIB_DATA_DIR"):
+        unavailable("set NNLIB_DATA_DIR to the folder holding the MNIST files (the notebook loads MNIST)")
+
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "book"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    settings = home / "settings"
+    for name, values in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = dict(os.environ,
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    port, token = free_port(), secrets.token_hex(16)
+    log = home / "jupyterlab.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+             f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
+             "--LabApp.expose_app_in_browser=True"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_server(f"{base}/api/status?token={token}", process, log)
+        yield base, token
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_all_cells(page):
+    """Run every cell through JupyterLab's own command, then wait until the kernel is done."""
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
+                           timeout=60_000)
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
+        " && w.sessionContext.session.kernel.status === 'idle'; }", timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Done when no prompt shows [*] and every code cell has a number.
+    page.wait_for_function(
+        "() => { const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'));"
+        " return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
+        timeout=90_000)
+
+
+def table_rows(page):
+    return page.locator(".nnlib-explorer table.nnlib-runs tbody tr").count()
+
+
+def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+            run_all_cells(page)
+            assert page.locator(".jp-OutputArea-output .jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+            # The explorer rendered, with the four runs of the notebook's cells in its table.
+            explorer = page.locator(".nnlib-explorer")
+            explorer.wait_for(timeout=30_000)
+            page.wait_for_function("document.querySelectorAll('.nnlib-explorer table.nnlib-runs tbody tr').length >= 4")
+            rows = table_rows(page)
+            explorer.scroll_into_view_if_needed()
+            explorer.screenshot(path=str(SCREENSHOTS / "explore_1_explorer_after_run_all.png"))
+
+            # Move the units slider of layer 1 with the mouse.
+            slider = explorer.locator(".widget-slider", has_text="units, layer 1")
+            readout = slider.locator(".widget-readout")
+            before = readout.text_content().strip()
+            handle = slider.locator(".noUi-handle")
+            handle.scroll_into_view_if_needed()
+            box = handle.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2, steps=8)
+            page.mouse.up()
+            page.wait_for_timeout(300)
+            after = readout.text_content().strip()
+            assert after != before and int(after) > int(before)
+
+            # Press Train: the status and the curves update while the run goes on (a background
+            # thread), then the run table gains a row whose layer_dims has the new number of units.
+            explorer.locator("button", has_text="Train").click()
+            page.wait_for_function(  # the status and the curves are redrawn together
+                "() => { const m = /iteration (\\d+) of 200/.exec("
+                "document.querySelector('.nnlib-explorer .nnlib-status').textContent);"
+                " return m && Number(m[1]) >= 50; }", timeout=60_000)
+            page.wait_for_timeout(300)  # the picture follows the status
+            explorer.screenshot(path=str(SCREENSHOTS / "explore_2_explorer_while_training.png"))
+            page.wait_for_function(
+                f"document.querySelectorAll('.nnlib-explorer table.nnlib-runs tbody tr').length > {rows}",
+                timeout=60_000)
+            new_row = explorer.locator("table.nnlib-runs tbody tr").last.text_content()
+            assert re.search(rf"784, {after}, ", new_row), new_row
+            explorer.locator(".nnlib-message").wait_for()
+            explorer.screenshot(path=str(SCREENSHOTS / "explore_3_explorer_after_train.png"))
+
+            # Draw a stroke on the digit pad, press Predict: the probabilities change.
+            pad = page.locator(".nnlib-digit-pad")
+            pad.scroll_into_view_if_needed()
+            answer = pad.locator(".nnlib-answer")
+            answer.wait_for()
+            shown = answer.text_content()
+            canvas = pad.locator("canvas").last
+            box = canvas.bounding_box()
+            x, y = box["x"], box["y"]
+            stroke = [(80, 60), (200, 60), (170, 130), (140, 200), (120, 240)]  # a 7
+            page.mouse.move(x + stroke[0][0], y + stroke[0][1])
+            page.mouse.down()
+            for px, py in stroke[1:]:
+                page.mouse.move(x + px, y + py, steps=6)
+            page.mouse.up()
+            page.wait_for_timeout(500)  # let the kernel receive the mouse events
+            pad.locator("button", has_text="Predict").click()
+            page.wait_for_function(
+                "shown => { const a = document.querySelector('.nnlib-digit-pad .nnlib-answer');"
+                " return a && a.textContent !== shown && a.textContent.includes('The network says'); }",
+                arg=shown, timeout=30_000)
+            page.wait_for_timeout(500)  # the picture of the answer follows the text
+            pad.screenshot(path=str(SCREENSHOTS / "explore_4_digit_pad_after_predict.png"))
+            assert answer.text_content() != shown
+            assert "The network says 7" in answer.text_content()  # the stroke is a 7
+            assert not errors, errors
+        finally:
+            browser.close()

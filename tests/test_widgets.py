@@ -1,0 +1,292 @@
+"""The explorer and the digit pad, driven from code as a reader drives them with the mouse.
+
+Sliders are set through their ``value``, buttons pressed with ``click()`` (which calls the
+same handlers as a click in the browser), and canvas mouse events sent as the browser sends
+them. The real browser is in test_browser.py.
+"""
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import nnlib
+
+widgets = pytest.importorskip("nnlib.widgets")
+from nnlib.widgets import DigitPad, Explorer  # noqa: E402
+from nnlib.widgets.digit_pad import CANVAS, PEN, prediction_figure, rasterize, unit_grid  # noqa: E402
+from nnlib.widgets.explorer import dead_fraction  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def split(mnist):
+    """A validation split of MNIST's training images: (X_train, y_train, X_val, y_val)."""
+    X, y, _, _ = mnist
+    return nnlib.train_val_split(X[:, :12000], y[:12000], val_size=2000)
+
+
+@pytest.fixture
+def explorer(split):
+    """An explorer with small, fast defaults (1,000 images, 40 iterations)."""
+    return Explorer(*split, units=16, iterations=40, train_size=1000)
+
+
+@pytest.fixture(scope="module")
+def model(split):
+    """A small trained network [784, 32, 10] (about 90% on the validation split)."""
+    X, y, _, _ = split
+    params, _ = nnlib.gradient_descent(X[:, :5000], y[:5000], [784, 32, 10], 0.5, 150, progress=False)
+    return params
+
+
+def click_and_wait(explorer):
+    """Press Train as a reader does (a background thread), and wait for the run to end."""
+    explorer.train_button.click()
+    assert explorer.running or len(explorer.runs) > 0
+    explorer._thread.join(timeout=60)
+    assert not explorer.running
+
+
+# ---------------------------------------------------------------- explorer
+
+
+def test_import_nnlib_loads_no_widget_toolkit():
+    code = "import sys, nnlib; print(sorted(m for m in ('ipywidgets', 'ipycanvas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sliders_give_the_layer_dims(explorer):
+    explorer.hidden_layers.value = 3
+    explorer.units[0].value, explorer.units[1].value, explorer.units[2].value = 64, 32, 16
+    explorer.learning_rate.value = 0.1
+    assert explorer.settings() == {"layer_dims": [784, 64, 32, 16, 10], "learning_rate": 0.1, "iterations": 40,
+                                   "train_size": 1000, "init": "he", "seed": 0}
+
+
+def test_unit_sliders_of_unused_layers_are_hidden(explorer):
+    explorer.hidden_layers.value = 2
+    assert [s.layout.display for s in explorer.units] == [None, None, "none", "none"]
+
+
+def test_train_button_adds_a_row_and_draws_the_curves(explorer):
+    assert len(explorer.runs) == 0 and explorer.plot.layout.display == "none"
+    click_and_wait(explorer)
+    assert len(explorer.runs) == 1
+    first_png = explorer.plot.value
+    assert bytes(first_png).startswith(b"\x89PNG") and explorer.plot.layout.display is None
+    explorer.units[0].value = 4
+    explorer.iterations.value = 20
+    click_and_wait(explorer)
+    assert len(explorer.runs) == 2
+    assert list(explorer.runs["layer_dims"]) == ["784, 16, 10", "784, 4, 10"]
+    assert bytes(explorer.plot.value) != bytes(first_png)
+    loss_line = explorer._lines["loss"]
+    assert list(loss_line.get_xdata()) == list(range(1, 21))
+    assert np.allclose(loss_line.get_ydata(), explorer.history["loss"])
+    assert "<table" in explorer.table.value and explorer.table.value.count("<tr>") == 3  # header + 2 runs
+
+
+def test_a_run_records_settings_and_accuracies(explorer, split):
+    row = explorer.train(wait=True)
+    assert row["result"] == "done" and row["iterations"] == 40 and row["train_size"] == 1000
+    # The validation accuracy is that of the returned parameters on the validation split.
+    _, _, X_val, y_val = split
+    assert row["val_accuracy"] == nnlib.get_accuracy(nnlib.predict(X_val, explorer.params), y_val)
+    assert 0.5 < row["val_accuracy"] < 1 and row["seconds"] > 0
+    assert explorer.message.startswith("Run 1: done; validation accuracy")
+    assert list(explorer.runs.columns) == ["layer_dims", "learning_rate", "iterations", "train_size", "init", "seed",
+                                           "result", "train_accuracy", "val_accuracy", "seconds"]
+
+
+def test_the_same_settings_give_the_same_run(explorer):
+    explorer.train(wait=True)
+    explorer.train(wait=True)
+    runs = explorer.runs.drop(columns="seconds")
+    assert runs.iloc[0].equals(runs.iloc[1])
+
+
+def test_the_explorer_takes_the_steps_of_gradient_descent(explorer, split):
+    X, y, _, _ = split
+    explorer.train(wait=True)
+    params, history = nnlib.gradient_descent(X[:, :1000], y[:1000], [784, 16, 10], 0.5, 40, progress=False)
+    # the same steps, up to float32 rounding (gradient_descent sums the examples in another order)
+    assert np.allclose(explorer.history["loss"], history["loss"], rtol=1e-4)
+    assert all(np.allclose(explorer.params[key], params[key], rtol=1e-3, atol=1e-5) for key in params)
+
+
+def test_too_large_a_learning_rate_says_why(explorer):
+    explorer.learning_rate.value = 10
+    row = explorer.train(wait=True)
+    assert row["val_accuracy"] < 0.2
+    assert "learned nothing" in explorer.message and "dead ReLUs" in explorer.message
+    assert "smaller learning rate, such as 1" in explorer.message
+    assert "nnlib-warning" in explorer.message_box.value
+
+
+def test_too_small_a_learning_rate_says_why(explorer):
+    explorer.learning_rate.value = 0.001
+    explorer.iterations.value = 10
+    explorer.train(wait=True)
+    assert "The loss barely moved" in explorer.message and "too small" in explorer.message
+
+
+def test_a_diverging_run_shows_the_message_instead_of_a_traceback(split):
+    X, y, X_val, y_val = split
+    huge = Explorer(X * 1e30, y, X_val, y_val, train_size=1000, iterations=20)  # logits overflow to inf
+    huge.train_button.click()
+    huge._thread.join(timeout=60)
+    assert huge.runs["result"].iloc[-1].startswith("diverged at")
+    assert np.isnan(huge.runs["val_accuracy"].iloc[-1])
+    assert "too large" in huge.message and "nnlib-error" in huge.message_box.value
+    assert not huge.train_button.disabled and huge.stop_button.disabled
+
+
+def test_settings_nnlib_rejects_become_the_message(explorer, monkeypatch):
+    def reject(*args, **kwargs):
+        raise ValueError("init method must be one of he, xavier, article; got 'glorot'")
+    monkeypatch.setattr("nnlib.widgets.explorer.init_params", reject)
+    assert explorer.train(wait=True) is None
+    assert explorer.message.startswith("These settings cannot run: init method must be one of")
+    assert len(explorer.runs) == 0 and not explorer.running
+
+
+def test_stop_ends_a_run_early(explorer):
+    explorer.iterations.value = 2000
+    explorer.train()
+    time.sleep(0.3)
+    assert explorer.running and explorer.train_button.disabled
+    explorer.stop()
+    assert not explorer.running and not explorer.train_button.disabled
+    row = explorer.runs.iloc[-1]
+    assert row["result"] == f"stopped after {row['iterations']}" and 0 < row["iterations"] < 2000
+
+
+def test_one_run_at_a_time(explorer):
+    explorer.iterations.value = 2000
+    explorer.train()
+    try:
+        with pytest.raises(RuntimeError, match="in progress"):
+            explorer.train()
+    finally:
+        explorer.stop()
+
+
+def test_bad_data_is_refused_at_construction(split):
+    X, y, X_val, y_val = split
+    with pytest.raises(ValueError, match="y has"):
+        Explorer(X, y[:-1], X_val, y_val)
+    with pytest.raises(ValueError, match="X_val has 783 rows"):
+        Explorer(X, y, X_val[1:], y_val)
+
+
+def test_table_view_rounds_for_people(explorer):
+    explorer.train(wait=True)
+    view = explorer.table_view(seconds=False)
+    assert "seconds" not in view.columns
+    assert view["val_accuracy"].iloc[0].endswith("%") and len(view["val_accuracy"].iloc[0].split(".")[1]) == 2
+
+
+def test_display_shows_the_widget_never_its_repr(explorer):
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "VBox(" not in bundle["text/plain"] and "JupyterLab" in bundle["text/plain"]
+
+
+def test_dead_fraction_counts_units_silent_on_every_example():
+    activations = {"A0": np.ones((3, 4)), "A1": np.array([[0, 0, 0, 0], [0, 1, 0, 0.]]),
+                   "A2": np.array([[0, 0, 0, 0.]]), "A3": np.full((10, 4), 0.1)}
+    assert dead_fraction(activations, L=3) == pytest.approx(2 / 3)
+    assert dead_fraction({"A0": np.ones((3, 4)), "A1": np.full((10, 4), 0.1)}, L=1) == 0.0
+
+
+# ---------------------------------------------------------------- digit pad
+
+
+def test_pad_answers_a_known_mnist_digit(model, mnist):
+    _, _, X_test, y_test = mnist
+    pad = DigitPad(model)
+    probabilities = pad.predict(X_test[:, 0].reshape(28, 28))  # a 7
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert y_test[0] == 7 and probabilities.argmax() == 7 and probabilities[7] > 0.5
+    assert "The network says 7" in pad.answer.value
+    assert bytes(pad.view.value).startswith(b"\x89PNG") and pad.view.layout.display is None
+
+
+def test_pad_agrees_with_the_network_on_test_images(model, mnist):
+    """MNIST's images are already centred and scaled: preprocessing them again changes little."""
+    _, _, X_test, y_test = mnist
+    pad = DigitPad(model)
+    answers = np.array([pad.predict(X_test[:, i].reshape(28, 28)).argmax() for i in range(20)])
+    assert np.mean(answers == nnlib.predict(X_test[:, :20], model)) >= 0.95
+    assert np.mean(answers == y_test[:20]) >= 0.8
+
+
+def test_pad_sees_the_image_after_mnist_preprocessing(model):
+    pad = DigitPad(model)
+    drawing = np.zeros((100, 60))
+    drawing[10:90, 25:35] = 1  # a tall bar, off to one side
+    pad.predict(drawing)
+    assert pad.image.shape == (28, 28) and pad.image.dtype == np.float32
+    assert np.array_equal(pad.image, nnlib.images.to_mnist(drawing))
+    rows = np.flatnonzero(pad.image.any(axis=1))
+    assert rows[-1] - rows[0] + 1 == 20  # the longest side scaled to MNIST's 20-pixel box
+
+
+def test_mouse_strokes_then_predict_show_an_answer(model):
+    pad = DigitPad(model)
+    send = pad.canvas._handle_frontend_event  # what the browser's mouse events call
+    send(None, {"event": "mouse_down", "x": 140, "y": 40}, [])
+    for y in range(50, 250, 10):
+        send(None, {"event": "mouse_move", "x": 140, "y": y}, [])
+    send(None, {"event": "mouse_up", "x": 140, "y": 240}, [])
+    send(None, {"event": "mouse_move", "x": 10, "y": 10}, [])  # pen up: no ink
+    assert len(pad.strokes) == 1 and len(pad.strokes[0]) == 21
+    pad.predict_button.click()
+    assert pad.probabilities is not None and pad.probabilities.argmax() == 1  # a vertical bar is a 1
+    assert "The network says 1" in pad.answer.value
+
+
+def test_predict_on_an_empty_pad_asks_for_a_drawing(model):
+    pad = DigitPad(model)
+    pad.predict_button.click()
+    assert pad.probabilities is None and "draw a digit first" in pad.answer.value
+
+
+def test_clear_erases_drawing_and_answer(model):
+    pad = DigitPad(model)
+    pad.add_stroke([(100, 100), (180, 180)])
+    pad.predict_drawing()
+    pad.clear_button.click()
+    assert pad.strokes == [] and not pad.drawing().any()
+    assert pad.view.layout.display == "none" and "The network says" not in pad.answer.value
+
+
+def test_pad_refuses_a_network_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="784 inputs and 10 outputs"):
+        DigitPad(nnlib.init_params([784, 8, 3]))
+
+
+def test_rasterize_draws_a_round_pen():
+    ink = rasterize([[(140, 140)]])  # one click: a dot of diameter PEN
+    assert ink.shape == (CANVAS, CANVAS) and ink[140, 140] == 1
+    assert ink[140, 140 + PEN // 2 + 2] == 0 and ink[140, 140 + PEN // 2 - 2] == 1
+    line = rasterize([[(20, 50), (260, 50)]])
+    assert line[50, 20:261].min() == 1 and line[50 + PEN, :].max() == 0
+    assert rasterize([]).sum() == 0
+
+
+def test_figure_shows_input_probabilities_and_each_hidden_layer(model):
+    activations = nnlib.forward_prop(np.zeros((784, 1), np.float32), model)
+    figure = prediction_figure(np.zeros((28, 28)), activations)
+    assert len(figure.axes) == 3 and figure.axes[1].get_xlabel() == "digit"
+    assert unit_grid(np.arange(10.)).shape == (3, 4)
+
+
+def test_learning_rate_slider_is_a_log_scale_of_round_values(split):
+    values = [value for _, value in Explorer(*split).learning_rate.options]
+    assert values[0] == 0.001 and values[-1] == 50 and 0.5 in values and 10 in values
+    assert all(2 <= b / a <= 2.5 for a, b in zip(values, values[1:]))
+    with pytest.raises(ValueError, match="learning_rate must be one of"):
+        Explorer(*split, learning_rate=0.3)
