@@ -8,14 +8,14 @@ from .activations import relu, relu_backward, softmax
 from .data import load_digits_csv, load_mnist, scale_pixels, train_val_split
 from .gradcheck import gradient_check, gradient_errors, numerical_gradient, relative_error
 from .losses import confusion_matrix, cross_entropy, get_accuracy, get_predictions, most_confident_mistakes, one_hot
-from .network import back_prop, forward_prop, layer_gradients, linear_forward, update_params
+from .network import back_prop, bias_gradient, forward_prop, layer_gradients, linear_forward, update_params
 from .params import init_params, load_params, save_params
 from .training import TrainingDiverged, gradient_descent, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "TrainingDiverged", "back_prop", "confusion_matrix", "cross_entropy", "forward_prop", "get_accuracy",
+    "TrainingDiverged", "back_prop", "bias_gradient", "confusion_matrix", "cross_entropy", "forward_prop", "get_accuracy",
     "get_predictions", "gradient_check", "gradient_descent", "gradient_errors", "init_params", "layer_gradients", "linear_forward",
     "load_digits_csv", "load_mnist", "load_params", "most_confident_mistakes", "numerical_gradient", "one_hot", "predict",
     "relative_error", "relu", "relu_backward", "save_params", "scale_pixels", "softmax", "train_val_split",

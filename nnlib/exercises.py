@@ -20,7 +20,7 @@ from .data import scale_pixels
 from .gradcheck import loss_of, numerical_gradient
 from .images import CENTRE, center_digit, center_of_mass
 from .losses import confusion_matrix, cross_entropy, one_hot
-from .network import layer_gradients, linear_forward, update_params
+from .network import bias_gradient, layer_gradients, linear_forward, update_params
 from .params import init_params
 
 __all__ = [
@@ -472,11 +472,6 @@ def check_relu_backward(fn):
     return _passed("nnlib.relu_backward", shapes, [np.float32, np.float64], "Z = 0 included")
 
 
-def _bias_gradient(dZ):
-    """db = (1/m) sum over the m columns of dZ: (n_l, 1), one value per unit."""
-    return dZ.sum(axis=1, keepdims=True) / dZ.shape[1]
-
-
 def _db_shape_hint(n_l):
     """Explain a wrong shape of db: (n_l, 1), one value per unit."""
     def hint(shape):
@@ -860,7 +855,7 @@ def check_bias_gradient(fn):
     for dZ in cases:
         on = f"dZ: {dZ.shape} {dZ.dtype}"
         db = _call_on_copies(fn, on, dZ=dZ)
-        expected = _bias_gradient(dZ)
+        expected = bias_gradient(dZ)
         mean = _mean_hint(dZ.shape[1])
         _expect_array(db, expected, on, "db", lambda index, db: mean(index, db, expected) or
                       "db[k, 0] is the mean of row k of dZ", _db_shape_hint(dZ.shape[0]))

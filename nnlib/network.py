@@ -37,16 +37,21 @@ def forward_prop(X, params):
     return activations
 
 
+def bias_gradient(dZ):
+    """db_l = (1/m) sum over the m columns of dZ_l: (n_l, m) -> (n_l, 1), one value per unit.
+
+    Summing over all entries instead (one scalar for the whole layer) is the article's bug.
+    """
+    return dZ.sum(axis=1, keepdims=True) / dZ.shape[1]
+
+
 def layer_gradients(dZ, A_prev):
     """dW_l = (1/m) dZ_l A_{l-1}^T: (n_l, n_{l-1}) and db_l: (n_l, 1), one value per unit.
 
-    dZ: (n_l, m), A_prev: (n_{l-1}, m). db_l sums each row of dZ over the m examples; summing
-    over all entries instead (one scalar for the layer) is the article's bug.
+    dZ: (n_l, m), A_prev: (n_{l-1}, m); db_l comes from :func:`bias_gradient`.
     """
-    m = dZ.shape[1]
-    dW = dZ @ A_prev.T / m
-    db = dZ.sum(axis=1, keepdims=True) / m
-    return dW, db
+    dW = dZ @ A_prev.T / dZ.shape[1]
+    return dW, bias_gradient(dZ)
 
 
 def back_prop(activations, params, y):

@@ -150,7 +150,8 @@ def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
             run_all_cells(page)
-            assert page.locator(".jp-OutputArea-output .jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            stderr = ".jp-OutputArea-output .jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']"
+            assert page.locator(stderr).count() == 0  # no cell wrote warnings or tracebacks
 
             # The explorer rendered, with the four runs of the notebook's cells in its table.
             explorer = page.locator(".nnlib-explorer")

@@ -103,7 +103,8 @@ class Explorer:
         check_X(X_val, X.shape[0], name="X_val")
         check_labels(y_val, m=X_val.shape[1], num_classes=NUM_CLASSES, name="y_val")
         if learning_rate not in LEARNING_RATES:
-            raise ValueError(f"learning_rate must be one of the slider's values {LEARNING_RATES}, got {learning_rate!r}")
+            raise ValueError(
+                f"learning_rate must be one of the slider's values {LEARNING_RATES}, got {learning_rate!r}")
         self.X, self.y, self.X_val, self.y_val = X, y, X_val, y_val
         self._rows = []
         self.runs = self._runs_frame()
