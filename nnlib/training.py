@@ -74,6 +74,9 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     ``test_iteration`` and ``test_accuracy``: the accuracy of the parameters after the
     update of every k-th iteration (and after the last one).
 
+    The forward and backward passes run in ``nnlib.workspace``: the numbers of
+    ``forward_prop`` and ``back_prop``, computed in chunks of examples on two cores.
+
     Raises ``TrainingDiverged`` when the loss becomes NaN or infinite.
     """
     dims = check_layer_dims(layer_dims)
@@ -112,12 +115,11 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     return params, history
 
 
-def check_fraction(value, name, high_inclusive=False):
-    """Return ``value`` as a float in [0, 1) (or [0, 1])."""
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) \
-        and 0 <= value and (value <= 1 if high_inclusive else value < 1)
-    if not ok:
-        raise ValueError(f"{name} must be a number in [0, 1{']' if high_inclusive else ')'}, got {value!r}")
+def check_fraction(value, name):
+    """Return ``value`` as a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
 

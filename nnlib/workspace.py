@@ -9,10 +9,12 @@ each choice (measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
 
 1. **Chunks of examples.** X (784 x 33,600 float32, 105 MB) does not fit in any cache, and
    the forward product ``W_1 X`` and the gradient ``dZ_1 X^T`` both read all of it. Running the
-   whole forward and backward pass on 1,024 examples at a time uses each chunk of X twice
-   while it is in the cache, so X crosses the memory bus once per iteration instead of twice,
-   and every activation buffer is a few hundred kB instead of tens of MB. The gradient is a
-   sum over examples, so the chunks' gradients just add up.
+   whole forward and backward pass on about 1,000 examples at a time uses each chunk of X
+   twice while it is in the cache, so X crosses the memory bus once per iteration instead of
+   twice, and every activation buffer is a few hundred kB instead of tens of MB. The gradient
+   is a sum over examples, so the chunks' gradients just add up. Each chunk is first copied
+   into a buffer, one sequential read that the CPU prefetches well; the products then read
+   it from the cache (for the article's network, 11 ms per iteration instead of 14).
 2. **X is stored with one example per row** (``X^T: (m, n_0)``, copied once before training):
    a chunk is then one contiguous slice of memory and a mini-batch a gather of whole rows.
    Every other buffer holds the book's matrices, ``Z_l, A_l: (n_l, n)``.
@@ -30,6 +32,7 @@ each choice (measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
 6. **Narrow layers are multiplied in slices.** OpenBLAS multiplies small matrices
    (M N K <= 10^6) without first copying them into packed panels; for a layer of 10 units,
    slices of 112 examples ran at ~100 GFLOP/s instead of ~50 for one product over the chunk.
+   One ``np.matmul`` call on a stack of slices runs them all, so Python is not in the loop.
 7. **Bit-identical results.** The split into blocks, chunks and slices depends only on m and
    the batch, never on the number of cores or on timing, and partial sums are added in a fixed
    order, so a fixed seed gives the same bits on every run, with one thread or two.
@@ -81,11 +84,54 @@ def _slice_size(n_out, n_in):
     return max(16, SMALL_PRODUCT // (n_out * n_in) // 16 * 16)
 
 
-def _slices(n, size):
-    """[slice(0, size), slice(size, 2 size), ...] covering 0..n-1; one slice when size is None."""
-    if size is None or size >= n:
-        return [slice(0, n)]
-    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+def _stacked(M, size):
+    """The first k * size columns of M: (r, n) as k slices, a (k, r, size) view (k = n // size)."""
+    k = M.shape[1] // size
+    return M[:, :k * size].reshape(M.shape[0], k, size).transpose(1, 0, 2)
+
+
+def _forward_product(W, A_prev, Z, size):
+    """Z = W A_prev: (n_l, n_{l-1}) @ (n_{l-1}, n) -> (n_l, n), in slices of ``size`` columns.
+
+    One np.matmul call multiplies all the full slices (NumPy loops over them in C, without
+    the GIL); the rest of the columns, if any, take a second call.
+    """
+    n = A_prev.shape[1]
+    if size is None or n < 2 * size:
+        np.matmul(W, A_prev, out=Z)
+        return
+    np.matmul(W, _stacked(A_prev, size), out=_stacked(Z, size))
+    done = n // size * size
+    if done < n:
+        np.matmul(W, A_prev[:, done:], out=Z[:, done:])
+
+
+def _weight_gradient(dZ, A_prev, dW, stack, size):
+    """dW = dZ A_prev^T: (n_l, n) @ (n, n_{l-1}), as a sum of one product per slice of columns.
+
+    stack: a (k + 1, n_l, n_{l-1}) buffer for the products of the slices.
+    """
+    n = dZ.shape[1]
+    if size is None or n < 2 * size:
+        np.matmul(dZ, A_prev.T, out=dW)
+        return
+    k = n // size
+    np.matmul(_stacked(dZ, size), _stacked(A_prev, size).transpose(0, 2, 1), out=stack[:k])
+    if k * size < n:
+        np.matmul(dZ[:, k * size:], A_prev[:, k * size:].T, out=stack[k])
+        k += 1
+    np.sum(stack[:k], axis=0, out=dW)
+
+
+def _count_correct(Z, y, true_logit):
+    """Columns of Z (already minus their max) whose prediction, argmax as in get_predictions, is y.
+
+    A column's prediction is the row of its 0; comparing the label's entry with 0 is 2x faster
+    than argmax. On a tie (two zeros in a column) argmax takes the first, so ties use argmax.
+    """
+    if np.count_nonzero(Z == 0) == Z.shape[1]:  # exactly one 0 per column: no ties
+        return int(np.count_nonzero(true_logit == 0))
+    return int(np.count_nonzero(np.argmax(Z, axis=0) == y))
 
 
 def _view(buffer, rows, columns):
@@ -105,11 +151,12 @@ class _Block:
         self.noise = np.empty(max(dims[1:]) * n, dtype)   # dropout's uniform numbers
         self.top = np.empty(n, dtype)                     # one number per example
         self.columns = np.arange(n)
+        self.ones = np.ones(n, dtype)  # db = dZ @ ones: a sum over examples, 3x faster than .sum
         self.grad_vector, self.grads = flatten_params(_zero_params(dims, dtype))
         self.chunk_vector, self.chunk_grads = flatten_params(_zero_params(dims, dtype))
         # one weight gradient per slice, summed once per chunk
         self.slice_grads = [None] + [
-            None if size is None else np.empty((len(_slices(n, size)), n_out, n_in), dtype)
+            None if size is None else np.empty((n // size + 1, n_out, n_in), dtype)
             for size, n_out, n_in in zip(slice_sizes[1:], dims[1:], dims[:-1])]
         self.rng = rng
 
@@ -134,8 +181,10 @@ class Workspace:
         self.XT = np.ascontiguousarray(X.T)  # (m, n_0): one example per row (point 2)
         self.y = np.asarray(y, dtype=np.int64)
         self.m = X.shape[1]
-        block_size = min(chunk_size, -(-(batch_size or self.m) // BLOCKS))
         self.slice_sizes = [None] + [_slice_size(n_out, n_in) for n_out, n_in in zip(self.dims[1:], self.dims[:-1])]
+        if self.slice_sizes[1]:  # whole slices per chunk
+            chunk_size = max(1, chunk_size // self.slice_sizes[1]) * self.slice_sizes[1]
+        block_size = min(chunk_size, -(-(batch_size or self.m) // BLOCKS))
         self.blocks = [_Block(self.dims, block_size, X.dtype, self.slice_sizes, rng)
                        for rng in np.random.default_rng(seed).spawn(BLOCKS)]
         self.grad_vector, grads = flatten_params(_zero_params(self.dims, X.dtype))
@@ -245,8 +294,9 @@ class Workspace:
             block.grad_vector[:] = 0
         for first in range(start, stop, block.n):
             last = min(first + block.n, stop)
-            if columns is None:
-                XT, y = self.XT[first:last], self.y[first:last]
+            if columns is None:  # one sequential copy brings the chunk into the cache (point 1)
+                XT, y = block.XT[:last - first], self.y[first:last]
+                np.copyto(XT, self.XT[first:last])
             else:  # gather the mini-batch's rows into the block's buffers
                 XT, y = block.XT[:last - first], block.y[:last - first]
                 np.take(self.XT, columns[first:last], axis=0, out=XT)
@@ -270,8 +320,7 @@ class Workspace:
         activations = [XT.T]  # A_0 = X: (n_0, n), a view
         for l in range(1, L + 1):
             Z, W, A_prev = _view(block.A[l], dims[l], n), params[f"W{l}"], activations[-1]
-            for s in _slices(n, self.slice_sizes[l]):
-                np.matmul(W, A_prev[:, s], out=Z[:, s])   # Z_l = W_l A_{l-1} ...
+            _forward_product(W, A_prev, Z, self.slice_sizes[l])  # Z_l = W_l A_{l-1} ...
             Z += params[f"b{l}"]                           # ... + b_l
             if l < L:
                 np.maximum(Z, 0, out=Z)                    # A_l = ReLU(Z_l), in place
@@ -287,7 +336,7 @@ class Workspace:
         np.max(Z, axis=0, out=top)
         Z -= top                                  # Z - max: exp never overflows
         true_logit = Z[y, columns]
-        correct = int(np.count_nonzero(np.argmax(Z, axis=0) == y))
+        correct = _count_correct(Z, y, true_logit)
         np.exp(Z, out=Z)
         total = np.sum(Z, axis=0, out=top)
         Z /= total                                # A_L: each column sums to 1
@@ -299,14 +348,8 @@ class Workspace:
         dZ = Z
         for l in range(L, 0, -1):
             A_prev, dW = activations[l - 1], grads[f"W{l}"]
-            slices = _slices(n, self.slice_sizes[l])
-            if len(slices) == 1:
-                np.matmul(dZ, A_prev.T, out=dW)                 # dW_l = dZ_l A_{l-1}^T
-            else:  # one product per slice, then one sum
-                for k, s in enumerate(slices):
-                    np.matmul(dZ[:, s], A_prev[:, s].T, out=block.slice_grads[l][k])
-                np.sum(block.slice_grads[l][:len(slices)], axis=0, out=dW)
-            np.sum(dZ, axis=1, out=grads[f"b{l}"][:, 0])       # db_l: a sum over the examples
+            _weight_gradient(dZ, A_prev, dW, block.slice_grads[l], self.slice_sizes[l])  # dW_l = dZ_l A_{l-1}^T
+            np.matmul(dZ, block.ones[:n], out=grads[f"b{l}"][:, 0])  # db_l: sum over the examples
             if l > 1:
                 dA = _view(block.dZ[l - 1], dims[l - 1], n)
                 np.matmul(params[f"W{l}"].T, dZ, out=dA)       # dA_{l-1} = W_l^T dZ_l

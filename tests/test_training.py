@@ -193,12 +193,13 @@ def test_weight_decay_shrinks_the_weights():
     assert norms[1] < norms[0] / 2
 
 
-def test_dropout_changes_training_but_not_prediction():
-    X, y = blobs(100)
-    plain, plain_history = train(X, y, LAYERS, epochs=2, batch_size=10, progress=False)
-    dropped, dropped_history = train(X, y, LAYERS, epochs=2, batch_size=10, dropout=0.5, progress=False)
+def test_dropout_changes_training_and_the_network_still_learns():
+    X, y = blobs(200)
+    _, plain_history = train(X, y, LAYERS, epochs=6, batch_size=10, optimizer="sgd", progress=False)
+    dropped, dropped_history = train(X, y, LAYERS, epochs=6, batch_size=10, optimizer="sgd", dropout=0.3,
+                                     progress=False)
     assert plain_history["loss"] != dropped_history["loss"]
-    np.testing.assert_array_equal(predict(X, dropped), predict(X, dropped))  # no randomness at prediction
+    assert np.mean(predict(X, dropped) == y) > 0.95  # prediction runs the whole network
 
 
 def test_learning_rate_none_takes_the_optimizers_default():

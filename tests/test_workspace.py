@@ -167,3 +167,25 @@ def test_close_gives_openblas_its_threads_back():
     with Workspace(X, y, [3, 2]):
         assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
     assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
+
+
+def test_accuracy_counts_ties_like_argmax():
+    # all weights 0: every logit ties, get_predictions answers 0 for every example
+    layer_dims = [3, 4, 3]
+    X, y, params = problem(layer_dims, 9, seed=7)
+    params = {key: np.zeros_like(value) for key, value in params.items()}
+    with Workspace(X, y, layer_dims) as workspace:
+        _, accuracy, _ = workspace.gradients(params)
+    assert accuracy == np.mean(y == 0)
+
+
+@pytest.mark.parametrize("n", [32, 100, 112])
+def test_products_in_slices_equal_the_plain_products(n):
+    rng = np.random.default_rng(n)
+    W, XT, dZ = rng.random((10, 30)), rng.random((n, 30)), rng.random((10, n))
+    Z, dW = np.empty((10, n)), np.empty((10, 30))
+    workspace_module._forward_product(W, XT.T, Z, 16)
+    workspace_module._weight_gradient(dZ, XT.T, dW, np.empty((n // 16 + 1, 10, 30)), 16)
+    np.testing.assert_allclose(Z, W @ XT.T, rtol=1e-12)
+    np.testing.assert_allclose(dW, dZ @ XT, rtol=1e-12)
+    assert np.shares_memory(workspace_module._stacked(Z, 16), Z)  # a view: out= writes into Z
