@@ -35,14 +35,14 @@ book: venv
 lab: venv
 	cd book && ../$(VENV)/bin/jupyter lab
 
-## train: train the article's small network from the terminal
+## train: train the article's small network [784, 10, 10] from the terminal (He initialisation)
 train: venv
-	$(PY) -m nnlib train --layers 784,10,10 --learning-rate 0.1 --iterations 1000 --train-size 33600 --init article --seed 0
+	$(PY) -m nnlib train --layers 784,10,10 --learning-rate 0.1 --iterations 1000 --train-size 33600 --init he --seed 0
 
 ## bench: nnlib against the article, PyTorch and scikit-learn (installs the benchmark extras)
 bench: venv
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
-	$(PY) benchmarks/article_vs_nnlib.py
+	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf book/_build .pytest_cache

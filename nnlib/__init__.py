@@ -10,7 +10,7 @@ from .gradcheck import gradient_check, gradient_errors, numerical_gradient, rela
 from .losses import confusion_matrix, cross_entropy, get_accuracy, get_predictions, most_confident_mistakes, one_hot
 from .network import back_prop, bias_gradient, forward_prop, layer_gradients, linear_forward, update_params
 from .params import init_params, load_params, save_params
-from .training import TrainingDiverged, gradient_descent, predict
+from .training import TrainingDiverged, gradient_descent, predict, train
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,6 @@ __all__ = [
     "TrainingDiverged", "back_prop", "bias_gradient", "confusion_matrix", "cross_entropy", "forward_prop", "get_accuracy",
     "get_predictions", "gradient_check", "gradient_descent", "gradient_errors", "init_params", "layer_gradients", "linear_forward",
     "load_digits_csv", "load_mnist", "load_params", "most_confident_mistakes", "numerical_gradient", "one_hot", "predict",
-    "relative_error", "relu", "relu_backward", "save_params", "scale_pixels", "softmax", "train_val_split",
+    "relative_error", "relu", "relu_backward", "save_params", "scale_pixels", "softmax", "train", "train_val_split",
     "update_params",
 ]

@@ -267,7 +267,7 @@ def _dtype(i):
 def check_scale_pixels(fn):
     """fn(images: (m, 28, 28) uint8) -> X: (784, m) float32 in [0, 1], one image per column.
 
-    Column i is image i read row by row and divided by 255 (as :func:`nnlib.load_mnist`).
+    Column i is image i read row by row and divided by 255 (as :func:`nnlib.data.load_mnist`).
     """
     rng = np.random.default_rng(1)
     counts = [1, 2, 5, 3, 12, 7]
@@ -531,7 +531,7 @@ def check_layer_gradients(fn):
 def check_numerical_gradient(fn):
     """fn(f, x: float64 array, eps) -> central differences of f at x, same shape as x.
 
-    f takes no arguments and reads x, as in :func:`nnlib.numerical_gradient`: the function
+    f takes no arguments and reads x, as in :func:`nnlib.gradcheck.numerical_gradient`: the function
     changes x[i] in place to probe it and must put every entry back.
     """
     rng = np.random.default_rng(9)
