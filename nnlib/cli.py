@@ -11,9 +11,8 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from .data import load_mnist
+from .losses import get_accuracy
 from .optimizers import OPTIMIZERS, make_optimizer
 from .params import INIT_METHODS, save_params
 from .training import TrainingDiverged, gradient_descent, predict, train
@@ -127,8 +126,8 @@ def train_command(args, settings):
         "train_size": args.train_size,
         "init": args.init,
         "seed": args.seed,
-        "train_accuracy": float(np.mean(predict(X, params) == y)),
-        "test_accuracy": float(np.mean(predict(X_test, params) == y_test)),
+        "train_accuracy": get_accuracy(predict(X, params), y),
+        "test_accuracy": get_accuracy(predict(X_test, params), y_test),
         "seconds": round(seconds, 3),
     }
     if args.save:

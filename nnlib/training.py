@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checks import check_labels, check_layer_dims, check_learning_rate, check_positive_int, check_X
-from .losses import get_predictions
+from .losses import get_accuracy, get_predictions
 from .network import forward_prop
 from .optimizers import OPTIMIZERS, make_optimizer
 from .params import init_params
@@ -110,7 +110,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
             history["seconds"].append(seconds)
             if evaluate and (iteration % eval_every == 0 or iteration == iterations):
                 history["test_iteration"].append(iteration)
-                history["test_accuracy"].append(float(np.mean(predict(X_test, params) == y_test)))
+                history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
     return params, history
 
@@ -201,7 +201,7 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
             history["train_accuracy"].append(correct / m)
             history["seconds"].append(seconds)
             if validate:
-                history["val_accuracy"].append(float(np.mean(predict(X_val, params) == y_val)))
+                history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
             bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
             if callback is not None:
                 callback(epoch, params, history)
