@@ -170,7 +170,6 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     check_training_data(X, y, dims)
     validate = check_pair(X_val, y_val, dims, "X_val")
 
-    vector, params = flatten_params(init_params(dims, seed=seed, method=init, dtype=X.dtype))
     rng = np.random.default_rng(seed)
     m = X.shape[1]
     history = {"epoch": [], "loss": [], "train_accuracy": [], "seconds": []}
@@ -181,7 +180,10 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     seconds, iteration = 0.0, 0
     # forward_prop + back_prop + the optimiser's step, on two cores (see nnlib.workspace)
     with Workspace(X, y, dims, batch_size=batch_size, seed=seed) as workspace:
-        # one optimiser per core, each on its part of the vector holding all W_l and b_l
+        # all W_l and b_l in one vector, in memory a worker process can share
+        vector, params = flatten_params(init_params(dims, seed=seed, method=init, dtype=X.dtype),
+                                        shared=workspace.processes)
+        # one optimiser per core, each on its part of that vector
         optimizers = [make_optimizer(optimizer, [part], learning_rate) for part in workspace.split(vector)]
         for epoch in bar:
             start = time.perf_counter()

@@ -1,4 +1,6 @@
 """nnlib.workspace: the fast pass computes what forward_prop and back_prop compute."""
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -6,6 +8,7 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
 from nnlib import back_prop, cross_entropy, forward_prop, get_accuracy, get_predictions, init_params, one_hot
+from nnlib import worker
 from nnlib import workspace as workspace_module
 from nnlib.optimizers import SGD
 from nnlib.workspace import Workspace, flatten_params
@@ -63,24 +66,30 @@ def test_float32_mnist_sized_networks(layer_dims):
     assert all(g.dtype == np.float32 for g in grads.values())
 
 
-@given(layer_dims=layer_lists, m=st.integers(2, 60), batch=st.integers(1, 30), seed=st.integers(0, 1000))
-def test_train_step_with_sgd_of_rate_one_subtracts_the_batch_gradient(layer_dims, m, batch, seed):
+# where a worker process can be forked, train_step runs in one; otherwise in a thread
+PARALLEL = [False, True] if worker.available() else [False]
+
+
+@given(layer_dims=layer_lists, m=st.integers(2, 60), batch=st.integers(1, 30), seed=st.integers(0, 1000),
+       processes=st.sampled_from(PARALLEL))
+def test_train_step_with_sgd_of_rate_one_subtracts_the_batch_gradient(layer_dims, m, batch, seed, processes):
     X, y, params = problem(layer_dims, m, seed)
     columns = np.random.default_rng(seed).permutation(m)[:batch]
     _, _, expected = reference(X[:, columns], y[columns], params)
-    vector, views = flatten_params(params)
-    with Workspace(X, y, layer_dims, batch_size=batch) as workspace:
+    vector, views = flatten_params(params, shared=processes)
+    with Workspace(X, y, layer_dims, batch_size=batch, processes=processes) as workspace:
         optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
         workspace.train_step(views, columns, optimizers)
     assert_same_gradients({f"d{key}": params[key] - views[key] for key in params}, expected, rtol=1e-9)
 
 
-def test_weight_decay_adds_lambda_w_to_weight_gradients_only():
+@pytest.mark.parametrize("processes", PARALLEL)
+def test_weight_decay_adds_lambda_w_to_weight_gradients_only(processes):
     layer_dims, decay = [5, 4, 3], 0.25
     X, y, params = problem(layer_dims, 12, seed=4)
     _, _, expected = reference(X, y, params)
-    vector, views = flatten_params(params)
-    with Workspace(X, y, layer_dims, batch_size=12) as workspace:
+    vector, views = flatten_params(params, shared=processes)
+    with Workspace(X, y, layer_dims, batch_size=12, processes=processes) as workspace:
         optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
         workspace.train_step(views, np.arange(12), optimizers, weight_decay=decay)
     for key in params:
@@ -108,7 +117,8 @@ def dropout_reference(X, y, params, masks, keep):
     return grads
 
 
-def test_dropout_is_inverted_dropout_with_the_blocks_random_numbers():
+@pytest.mark.parametrize("processes", PARALLEL)
+def test_dropout_is_inverted_dropout_with_the_blocks_random_numbers(processes):
     layer_dims, m, dropout, seed = [5, 7, 6, 3], 10, 0.4, 11
     X, y, params = problem(layer_dims, m, seed=5)
     # the workspace's two blocks draw their masks from these generators, layer by layer
@@ -118,8 +128,8 @@ def test_dropout_is_inverted_dropout_with_the_blocks_random_numbers():
              for rng, s in zip(rngs, halves)]
     masks = [np.concatenate(pair, axis=1) for pair in zip(*drawn)]
     expected = dropout_reference(X, y, params, masks, 1 - dropout)
-    vector, views = flatten_params(params)
-    with Workspace(X, y, layer_dims, batch_size=m, seed=seed) as workspace:
+    vector, views = flatten_params(params, shared=processes)
+    with Workspace(X, y, layer_dims, batch_size=m, seed=seed, processes=processes) as workspace:
         optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
         workspace.train_step(views, np.arange(m), optimizers, dropout=dropout)
     assert_same_gradients({f"d{key}": params[key] - views[key] for key in params}, expected, rtol=1e-9)
@@ -189,3 +199,76 @@ def test_products_in_slices_equal_the_plain_products(n):
     np.testing.assert_allclose(Z, W @ XT.T, rtol=1e-12)
     np.testing.assert_allclose(dW, dZ @ XT, rtol=1e-12)
     assert np.shares_memory(workspace_module._stacked(Z, 16), Z)  # a view: out= writes into Z
+
+
+needs_fork = pytest.mark.skipif(not worker.available(), reason="worker processes need fork() on x86-64 Linux")
+
+
+def adam_steps(processes, steps=6, dropout=0.3, weight_decay=1e-3):
+    """Parameters and (loss, accuracy) after Adam steps on mini-batches, in a thread or a process."""
+    from nnlib.optimizers import Adam
+    layer_dims = [784, 32, 16, 10]
+    X, y, params = problem(layer_dims, 400, seed=8, dtype=np.float32)
+    vector, views = flatten_params(params, shared=processes)
+    order = np.random.default_rng(0).permutation(400)
+    with Workspace(X, y, layer_dims, batch_size=64, seed=3, threads=2, processes=processes) as workspace:
+        optimizers = [Adam([part]) for part in workspace.split(vector)]
+        results = [workspace.train_step(views, order[64 * t:64 * (t + 1)], optimizers, dropout, weight_decay)
+                   for t in range(steps)]
+    return vector.copy(), results
+
+
+@needs_fork
+def test_a_worker_process_gives_the_same_bits_as_a_thread():
+    vector, results = adam_steps(processes=True)
+    expected_vector, expected_results = adam_steps(processes=False)
+    assert results == expected_results
+    assert np.array_equal(vector, expected_vector)
+
+
+@needs_fork
+def test_the_worker_process_needs_shared_parameters_and_the_same_ones_every_step():
+    X, y, params = problem([5, 4, 3], 12, seed=4)
+    with Workspace(X, y, [5, 4, 3], batch_size=6, processes=True) as workspace:
+        with pytest.raises(ValueError, match="shared=True"):
+            workspace.split(flatten_params(params)[0])
+        vector, views = flatten_params(params, shared=True)
+        optimizers = [SGD([part]) for part in workspace.split(vector)]
+        workspace.train_step(views, np.arange(6), optimizers)
+        with pytest.raises(ValueError, match="first train_step"):
+            workspace.train_step(dict(views), np.arange(6), optimizers)
+
+
+@needs_fork
+def test_a_failure_in_the_worker_process_is_reported_and_the_process_reaped():
+    class Failing(SGD):
+        def step(self, grads):
+            raise FloatingPointError("step 1 broke")
+
+    X, y, params = problem([5, 4, 3], 12, seed=4)
+    vector, views = flatten_params(params, shared=True)
+    with Workspace(X, y, [5, 4, 3], batch_size=6, processes=True) as workspace:
+        part0, part1 = workspace.split(vector)
+        with pytest.raises(RuntimeError, match="worker process failed: FloatingPointError: step 1 broke"):
+            workspace.train_step(views, np.arange(6), [SGD([part0]), Failing([part1])])
+        pid = workspace.worker.pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)  # already reaped by close()
+
+
+@needs_fork
+def test_close_stops_the_worker_process():
+    X, y, params = problem([5, 4, 3], 12, seed=4)
+    vector, views = flatten_params(params, shared=True)
+    with Workspace(X, y, [5, 4, 3], batch_size=6, processes=True) as workspace:
+        workspace.train_step(views, np.arange(6), [SGD([part]) for part in workspace.split(vector)])
+        pid = workspace.worker.pid
+        os.kill(pid, 0)  # alive
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def test_shared_vectors_are_recognised():
+    vector, views = flatten_params(init_params([3, 2], seed=0), shared=True)
+    assert worker.is_shared(vector) and worker.is_shared(views["W1"])
+    assert not worker.is_shared(flatten_params(init_params([3, 2], seed=0))[0])

@@ -1,0 +1,173 @@
+"""A forked worker process that runs the other half of every training step.
+
+Two Python threads cannot both run Python: each NumPy call releases the GIL and takes it back,
+and on a virtual machine every hand-over between the threads wakes a sleeping thread, which
+took 20 to 40 µs here. A mini-batch step of ``nnlib.train`` is about a hundred NumPy calls on
+each core, so the hand-overs cost as much as the arithmetic. A forked process has its own
+interpreter and its own GIL: the two halves of a step run side by side without waiting for
+each other, and meet twice per step at barriers that spin on a flag in shared memory (a few
+µs) instead of sleeping.
+
+What the two processes share is what :func:`shared_empty` allocates: pages mapped into both,
+so what one writes the other reads. Everything else (the optimiser's state, the dropout
+generator, the scratch buffers) is a private copy made by ``fork()``, which each process keeps
+updating on its own. The protocol, for step s:
+
+1. the main process writes the step's columns and settings, then ``posted = s``;
+2. both run ``first(k, columns, settings)`` (the forward and backward pass on their block);
+3. each announces it (``main_arrived`` or ``arrived = s``) and waits for the other: both
+   blocks' gradients are now in shared memory;
+4. both run ``second(k, settings)`` (the optimiser on their part of the parameter vector);
+5. the worker sets ``done = s``; the main process waits for it before returning.
+
+Spinning is only correct where a flag written after the data cannot be seen before the data:
+x86-64 guarantees that order (its stores are seen in program order), ARM does not, so
+:func:`available` limits this to x86-64 Linux; elsewhere the workspace uses a thread. A wait
+that lasts longer than ``SPIN_SECONDS`` (the main process is validating or plotting between
+epochs) sleeps between checks instead of burning a core, and checks that the other process
+is still alive.
+"""
+import gc
+import mmap
+import os
+import platform
+import signal
+import sys
+import time
+
+import numpy as np
+
+SPIN_SECONDS = 0.002   # spin this long before sleeping between checks
+SLEEP_SECONDS = 0.0005
+POSTED, ARRIVED, MAIN_ARRIVED, DONE, STOP, FAILED, SIZE = range(7)
+
+
+def available():
+    """True where a worker process can be forked and synchronised by spinning."""
+    return (hasattr(os, "fork") and sys.platform.startswith("linux")
+            and platform.machine().lower() in ("x86_64", "amd64"))
+
+
+def shared_empty(shape, dtype):
+    """An uninitialised array in pages that a forked child shares with its parent.
+
+    shape: an int or a tuple; the pages are anonymous and MAP_SHARED, so they exist as long as
+    the array (or a view of it) does, in every process that holds it.
+    """
+    count = int(np.prod(shape))
+    size = count * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=dtype, count=count).reshape(shape)
+
+
+def is_shared(array):
+    """True when ``array`` lives in pages allocated by :func:`shared_empty`."""
+    while isinstance(array, np.ndarray):
+        array = array.base
+    return isinstance(array, memoryview) and isinstance(array.obj, mmap.mmap)
+
+
+class WorkerProcess:
+    """A forked copy of this process that runs side k = 1 of each step (see the module's text).
+
+    first(k, columns, settings) -> tuple of floats, and second(k, settings): the two phases of
+    a step for side k; the worker keeps the objects they refer to as they were at the fork.
+    capacity: the most columns a step takes; settings: a tuple of ``n_settings`` floats.
+    """
+
+    def __init__(self, first, second, capacity, n_settings, n_results):
+        self.control = shared_empty(7, np.int64)
+        self.control[:] = 0
+        self.columns = shared_empty(max(capacity, 1), np.int64)
+        self.settings = shared_empty(n_settings, np.float64)
+        self.results = shared_empty(n_results, np.float64)
+        self.message = shared_empty(2000, np.uint8)
+        self.count = 0
+        self.parent = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._serve(first, second)  # never returns
+
+    def step(self, columns, settings, first, second):
+        """Run one step on both sides; returns ``(first(0, ...), the worker's first(1, ...))``."""
+        control, self.count = self.control, self.count + 1
+        self.columns[:len(columns)] = columns
+        self.settings[:] = settings
+        control[SIZE] = len(columns)
+        control[POSTED] = self.count
+        mine = first(0, columns, settings)
+        control[MAIN_ARRIVED] = self.count
+        self._wait(ARRIVED)
+        theirs = tuple(self.results.tolist())
+        second(0, settings)
+        self._wait(DONE)
+        return mine, theirs
+
+    def close(self):
+        """Ask the worker to stop and reap it (killed if it does not stop within 5 s)."""
+        if self.pid in (0, None):
+            return
+        self.control[STOP] = 1
+        deadline = time.monotonic() + 5
+        while os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(SLEEP_SECONDS)
+        self.pid = None
+
+    def _wait(self, index):
+        """Until the worker's flag ``index`` reaches this step; raises if the worker failed."""
+        control, count = self.control, self.count
+        if control[index] >= count:
+            return
+        deadline = time.perf_counter() + SPIN_SECONDS
+        while control[index] < count:
+            if control[FAILED]:
+                text = bytes(self.message).rstrip(b"\0").decode(errors="replace")
+                raise RuntimeError(f"nnlib's worker process failed: {text}")
+            if time.perf_counter() > deadline:
+                time.sleep(SLEEP_SECONDS)
+                if os.waitpid(self.pid, os.WNOHANG)[0] != 0:
+                    self.pid = None
+                    raise RuntimeError("nnlib's worker process stopped unexpectedly")
+
+    def _serve(self, first, second):
+        """The worker's loop: wait for a step, run side 1's phases, repeat until STOP."""
+        # Ctrl-C reaches the whole process group: the main process handles it and stops us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        gc.disable()  # no collector: it could finalise objects (sockets...) the parent owns
+        status = 0
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                while self._wait_in_worker(POSTED):
+                    columns = self.columns[:self.control[SIZE]]
+                    settings = tuple(self.settings.tolist())  # Python floats, as in the main process
+                    self.results[:] = first(1, columns, settings)
+                    self.control[ARRIVED] = self.count
+                    if not self._wait_in_worker(MAIN_ARRIVED, same_step=True):
+                        break
+                    second(1, settings)
+                    self.control[DONE] = self.count
+        except BaseException as error:  # report anything, then leave without cleaning up
+            text = f"{type(error).__name__}: {error}".encode()[:len(self.message) - 1]
+            self.message[:len(text)] = np.frombuffer(text, np.uint8)
+            self.control[FAILED] = 1
+            status = 1
+        finally:
+            os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+
+    def _wait_in_worker(self, index, same_step=False):
+        """Until the main process's flag reaches the next step (or this one); False on STOP."""
+        control = self.control
+        if not same_step:
+            self.count += 1
+        deadline = time.perf_counter() + SPIN_SECONDS
+        while control[index] < self.count:
+            if control[STOP]:
+                return False
+            if time.perf_counter() > deadline:
+                time.sleep(SLEEP_SECONDS)
+                if os.getppid() != self.parent:  # the main process is gone
+                    return False
+        return True
