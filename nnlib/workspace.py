@@ -44,6 +44,11 @@ each choice (measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
    barriers per step (``nnlib.worker``): for the race's network, 0.55 s per epoch instead of
    0.8. The parameters and both blocks' gradients then live in shared memory
    (``flatten_params(params, shared=True)``).
+9. **Inputs that are 0 are skipped.** An input that is 0 in every example of a chunk adds
+   nothing to ``Z_1 = W_1 X`` and its column of ``dW_1 = dZ_1 X^T`` is 0. MNIST's first and
+   last rows of pixels are blank: in 64 images, the nonzero pixels span about 700 of the 784
+   positions, so layer 1's products run on the columns lo..hi-1 of that span only (views, no
+   copies), 11% less work where most of the work is.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -134,12 +139,19 @@ def _weight_gradient(dZ, A_prev, dW, stack, size):
     if size is None or n < 2 * size:
         np.matmul(dZ, A_prev.T, out=dW)
         return
+    stack = stack[:, :, :A_prev.shape[0]]  # A_prev may hold only some of the inputs (point 9)
     k = n // size
     np.matmul(_stacked(dZ, size), _stacked(A_prev, size).transpose(0, 2, 1), out=stack[:k])
     if k * size < n:
         np.matmul(dZ[:, k * size:], A_prev[:, k * size:].T, out=stack[k])
         k += 1
     np.sum(stack[:k], axis=0, out=dW)
+
+
+def _nonzero_span(XT):
+    """(lo, hi): the columns of XT outside lo..hi-1 are 0 in every row (lo = hi = 0: all are)."""
+    nonzero = np.flatnonzero(np.any(XT, axis=0))
+    return (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
 
 
 def _count_correct(Z, y, true_logit):
@@ -382,9 +394,12 @@ class Workspace:
         """
         n, L, dims = XT.shape[0], self.L, self.dims
         keep = 1.0 - dropout
-        activations = [XT.T]  # A_0 = X: (n_0, n), a view
+        # Layer 1's products skip the inputs that are 0 in every example of the chunk (point 9)
+        lo, hi = _nonzero_span(XT)
+        activations = [XT[:, lo:hi].T]  # A_0 = X: (n_0, n), its rows lo..hi-1, a view
         for l in range(1, L + 1):
-            Z, W, A_prev = _view(block.A[l], dims[l], n), params[f"W{l}"], activations[-1]
+            W = params[f"W{l}"] if l > 1 else params["W1"][:, lo:hi]
+            Z, A_prev = _view(block.A[l], dims[l], n), activations[-1]
             _forward_product(W, A_prev, Z, self.slice_sizes[l])  # Z_l = W_l A_{l-1} ...
             Z += params[f"b{l}"]                           # ... + b_l
             if l < L:
@@ -413,6 +428,10 @@ class Workspace:
         dZ = Z
         for l in range(L, 0, -1):
             A_prev, dW = activations[l - 1], grads[f"W{l}"]
+            if l == 1:  # inputs that are 0 in the whole chunk: dW_1's columns are 0
+                dW[:, :lo] = 0
+                dW[:, hi:] = 0
+                dW = dW[:, lo:hi]
             _weight_gradient(dZ, A_prev, dW, block.slice_grads[l], self.slice_sizes[l])  # dW_l = dZ_l A_{l-1}^T
             np.matmul(dZ, block.ones[:n], out=grads[f"b{l}"][:, 0])  # db_l: sum over the examples
             if l > 1:

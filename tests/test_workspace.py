@@ -272,3 +272,26 @@ def test_shared_vectors_are_recognised():
     vector, views = flatten_params(init_params([3, 2], seed=0), shared=True)
     assert worker.is_shared(vector) and worker.is_shared(views["W1"])
     assert not worker.is_shared(flatten_params(init_params([3, 2], seed=0))[0])
+
+
+@pytest.mark.parametrize("blank", [slice(0, 2), slice(4, 6), slice(2, 3), slice(0, 6)])
+@pytest.mark.parametrize("chunk_size", [3, 40])
+def test_inputs_that_are_zero_in_a_chunk_are_skipped_exactly(blank, chunk_size):
+    layer_dims = [6, 5, 4]
+    X, y, params = problem(layer_dims, 20, seed=9)
+    X[blank] = 0      # these inputs are 0 in every example: dW_1's columns must be exactly 0
+    X[1, :10] = 0     # and this one in the first chunks only
+    with Workspace(X, y, layer_dims, chunk_size=chunk_size) as workspace:
+        loss, accuracy, grads = workspace.gradients(params)
+    expected_loss, expected_accuracy, expected = reference(X, y, params)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert accuracy == expected_accuracy
+    assert_same_gradients(grads, expected, rtol=1e-10)
+    assert not grads["dW1"][:, blank].any()
+
+
+def test_nonzero_span():
+    XT = np.zeros((3, 6))
+    assert workspace_module._nonzero_span(XT) == (0, 0)
+    XT[1, 2], XT[2, 4] = 1.0, -2.0
+    assert workspace_module._nonzero_span(XT) == (2, 5)
