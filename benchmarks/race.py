@@ -11,7 +11,10 @@ scikit-learn and PyTorch get NumPy's default BLAS threads while they run.
 Prints a Markdown table: median seconds per epoch, test accuracy after the last epoch,
 the training seconds until the test accuracy first reached 98.0%, and the ratios to nnlib.
 
-    python benchmarks/race.py [--epochs 10]
+``--dropout p`` runs the same race with inverted dropout on the hidden layers, for nnlib and
+PyTorch (``torch.nn.Dropout``); scikit-learn's MLPClassifier has no dropout and sits it out.
+
+    python benchmarks/race.py [--epochs 10] [--dropout 0.2]
 """
 import argparse
 import time
@@ -32,13 +35,15 @@ TARGET = 0.98
 class Torch:
     """A PyTorch MLP trained one epoch at a time with torch.optim.Adam."""
 
-    def __init__(self, X, y, X_test, y_test, fused, seed=0):
+    def __init__(self, X, y, X_test, y_test, fused, dropout=0.0, seed=0):
         import torch
         self.torch = torch
         torch.manual_seed(seed)
         layers = []
         for n_in, n_out in zip(LAYERS[:-2], LAYERS[1:-1]):
             layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+            if dropout:
+                layers.append(torch.nn.Dropout(dropout))
         self.model = torch.nn.Sequential(*layers, torch.nn.Linear(LAYERS[-2], LAYERS[-1]))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE, fused=fused or None)
         self.X = torch.from_numpy(np.ascontiguousarray(X.T))  # (m, 784): PyTorch puts examples in rows
@@ -59,6 +64,7 @@ class Torch:
             self.optimizer.step()
 
     def test_accuracy(self):
+        self.model.eval()  # no dropout at prediction
         with self.torch.no_grad():
             return float((self.model(self.X_test).argmax(dim=1) == self.y_test).float().mean())
 
@@ -81,14 +87,15 @@ class Sklearn:
         return float(self.model.score(self.X_test, self.y_test))
 
 
-def race(epochs, seed=0):
+def race(epochs, dropout=0.0, seed=0):
     """Train all contenders for ``epochs`` alternating epochs; return {name: (seconds, test accuracies)}."""
     X, y, X_test, y_test = nnlib.load_mnist()
     others = {
-        "PyTorch, Adam (default)": Torch(X, y, X_test, y_test, fused=False, seed=seed),
-        "PyTorch, Adam (fused=True)": Torch(X, y, X_test, y_test, fused=True, seed=seed),
-        "scikit-learn MLPClassifier": Sklearn(X, y, X_test, y_test, seed=seed),
+        "PyTorch, Adam (default)": Torch(X, y, X_test, y_test, fused=False, dropout=dropout, seed=seed),
+        "PyTorch, Adam (fused=True)": Torch(X, y, X_test, y_test, fused=True, dropout=dropout, seed=seed),
     }
+    if not dropout:
+        others["scikit-learn MLPClassifier"] = Sklearn(X, y, X_test, y_test, seed=seed)
     results = {name: ([], []) for name in ["nnlib", *others]}
     blas_threads = max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
 
@@ -106,8 +113,8 @@ def race(epochs, seed=0):
         print(f"epoch {epoch}: " + ", ".join(f"{name} {times[-1]:.2f} s, {accuracies[-1]:.2%}"
                                              for name, (times, accuracies) in results.items()), flush=True)
 
-    train(X, y, LAYERS, epochs=epochs, batch_size=BATCH_SIZE, optimizer="adam",
-                learning_rate=LEARNING_RATE, seed=seed, progress=False, callback=after_nnlib_epoch)
+    train(X, y, LAYERS, epochs=epochs, batch_size=BATCH_SIZE, optimizer="adam", learning_rate=LEARNING_RATE,
+          dropout=dropout, seed=seed, progress=False, callback=after_nnlib_epoch)
     return results
 
 
@@ -135,11 +142,13 @@ def table(results, epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10, help="epochs per contender")
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout on the hidden layers")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"# Race: {LAYERS}, Adam, batch {BATCH_SIZE}, 60,000 MNIST images, float32\n")
+    with_dropout = f", dropout {args.dropout:g}" if args.dropout else ""
+    print(f"# Race: {LAYERS}, Adam, batch {BATCH_SIZE}{with_dropout}, 60,000 MNIST images, float32\n")
     print(machine(), "\n", flush=True)
-    results = race(args.epochs, args.seed)
+    results = race(args.epochs, args.dropout, args.seed)
     print()
     print(table(results, args.epochs))
     nnlib_median = np.median(results["nnlib"][0])

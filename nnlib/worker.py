@@ -24,8 +24,8 @@ Spinning is only correct where a flag written after the data cannot be seen befo
 x86-64 guarantees that order (its stores are seen in program order), ARM does not, so
 :func:`available` limits this to x86-64 Linux; elsewhere the workspace uses a thread. A wait
 that lasts longer than ``SPIN_SECONDS`` (the main process is validating or plotting between
-epochs) sleeps between checks instead of burning a core, and checks that the other process
-is still alive.
+epochs) sleeps between checks, longer and longer up to ``MAX_SLEEP_SECONDS``, instead of
+burning a core, and checks that the other process is still alive.
 """
 import gc
 import mmap
@@ -34,11 +34,12 @@ import platform
 import signal
 import sys
 import time
+import weakref
 
 import numpy as np
 
-SPIN_SECONDS = 0.002   # spin this long before sleeping between checks
-SLEEP_SECONDS = 0.0005
+SPIN_SECONDS = 0.002       # spin this long before sleeping between checks
+MAX_SLEEP_SECONDS = 0.005  # the longest sleep between two checks
 POSTED, ARRIVED, MAIN_ARRIVED, DONE, STOP, FAILED, SIZE = range(7)
 
 
@@ -86,6 +87,8 @@ class WorkerProcess:
         self.pid = os.fork()
         if self.pid == 0:
             self._serve(first, second)  # never returns
+        # stop the worker even if close() is never called (at the latest when Python exits)
+        self._stop = weakref.finalize(self, _stop, self.control, self.pid)
 
     def step(self, columns, settings, first, second):
         """Run one step on both sides; returns ``(first(0, ...), the worker's first(1, ...))``."""
@@ -104,33 +107,22 @@ class WorkerProcess:
 
     def close(self):
         """Ask the worker to stop and reap it (killed if it does not stop within 5 s)."""
-        if self.pid in (0, None):
-            return
-        self.control[STOP] = 1
-        deadline = time.monotonic() + 5
-        while os.waitpid(self.pid, os.WNOHANG)[0] == 0:
-            if time.monotonic() > deadline:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                break
-            time.sleep(SLEEP_SECONDS)
-        self.pid = None
+        self._stop()
 
     def _wait(self, index):
         """Until the worker's flag ``index`` reaches this step; raises if the worker failed."""
         control, count = self.control, self.count
         if control[index] >= count:
             return
-        deadline = time.perf_counter() + SPIN_SECONDS
-        while control[index] < count:
+        for slept in _spin_then_sleep():
+            if control[index] >= count:
+                return
             if control[FAILED]:
                 text = bytes(self.message).rstrip(b"\0").decode(errors="replace")
                 raise RuntimeError(f"nnlib's worker process failed: {text}")
-            if time.perf_counter() > deadline:
-                time.sleep(SLEEP_SECONDS)
-                if os.waitpid(self.pid, os.WNOHANG)[0] != 0:
-                    self.pid = None
-                    raise RuntimeError("nnlib's worker process stopped unexpectedly")
+            if slept and _exited(self.pid, block=False):  # killed, say by the OOM killer
+                self._stop.detach()
+                raise RuntimeError("nnlib's worker process stopped unexpectedly")
 
     def _serve(self, first, second):
         """The worker's loop: wait for a step, run side 1's phases, repeat until STOP."""
@@ -162,12 +154,47 @@ class WorkerProcess:
         control = self.control
         if not same_step:
             self.count += 1
-        deadline = time.perf_counter() + SPIN_SECONDS
-        while control[index] < self.count:
-            if control[STOP]:
+        for slept in _spin_then_sleep():
+            if control[index] >= self.count:
+                return True
+            if control[STOP] or (slept and os.getppid() != self.parent):  # stopped, or orphaned
                 return False
-            if time.perf_counter() > deadline:
-                time.sleep(SLEEP_SECONDS)
-                if os.getppid() != self.parent:  # the main process is gone
-                    return False
+
+
+def _spin_then_sleep():
+    """Yield False while spinning for SPIN_SECONDS, then True after each sleep, forever.
+
+    The sleeps double from 50 µs up to MAX_SLEEP_SECONDS: a wait of a few µs costs no system
+    call, a long one costs a core almost nothing.
+    """
+    deadline = time.perf_counter() + SPIN_SECONDS
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            yield False
+    pause = 5e-5
+    while True:
+        time.sleep(pause)
+        pause = min(2 * pause, MAX_SLEEP_SECONDS)
+        yield True
+
+
+def _exited(pid, block):
+    """True once process ``pid`` (our child) has exited, reaping it."""
+    try:
+        return os.waitpid(pid, 0 if block else os.WNOHANG)[0] != 0
+    except ChildProcessError:  # reaped already
         return True
+
+
+def _stop(control, pid):
+    """Tell the worker to stop, and reap it; kill it if it has not stopped after 5 s."""
+    control[STOP] = 1
+    deadline = time.monotonic() + 5
+    pause = 5e-5
+    while not _exited(pid, block=False):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            _exited(pid, block=True)
+            return
+        time.sleep(pause)
+        pause = min(2 * pause, MAX_SLEEP_SECONDS)

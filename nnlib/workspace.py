@@ -149,8 +149,13 @@ def _weight_gradient(dZ, A_prev, dW, stack, size):
 
 
 def _nonzero_span(XT):
-    """(lo, hi): the columns of XT outside lo..hi-1 are 0 in every row (lo = hi = 0: all are)."""
-    nonzero = np.flatnonzero(np.any(XT, axis=0))
+    """(lo, hi): the columns of XT outside lo..hi-1 are 0 in every row (lo = hi = 0: all are).
+
+    XT: (n, n_0), C-contiguous. An OR of the numbers' bits is 0 only for a column of zeros,
+    and twice as fast as np.any (a -0.0 counts as nonzero: its column is kept, harmlessly).
+    """
+    bits = np.bitwise_or.reduce(XT.view(f"u{XT.dtype.itemsize}"), axis=0)
+    nonzero = np.flatnonzero(bits)
     return (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (0, 0)
 
 

@@ -1,5 +1,7 @@
 """nnlib.workspace: the fast pass computes what forward_prop and back_prop compute."""
+import gc
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -295,3 +297,41 @@ def test_nonzero_span():
     assert workspace_module._nonzero_span(XT) == (0, 0)
     XT[1, 2], XT[2, 4] = 1.0, -2.0
     assert workspace_module._nonzero_span(XT) == (2, 5)
+    assert workspace_module._nonzero_span(XT.astype(np.float32)) == (2, 5)
+    XT[0, 0] = -0.0  # a zero, kept: harmless
+    assert workspace_module._nonzero_span(XT) == (0, 5)
+
+
+@needs_fork
+def test_a_killed_worker_process_is_reported():
+    X, y, params = problem([5, 4, 3], 12, seed=4)
+    vector, views = flatten_params(params, shared=True)
+    with Workspace(X, y, [5, 4, 3], batch_size=6, processes=True) as workspace:
+        optimizers = [SGD([part]) for part in workspace.split(vector)]
+        workspace.train_step(views, np.arange(6), optimizers)
+        os.kill(workspace.worker.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="worker process stopped unexpectedly"):
+            workspace.train_step(views, np.arange(6), optimizers)
+
+
+@needs_fork
+def test_the_worker_protocol_runs_both_sides_and_stops_when_forgotten():
+    shared = worker.shared_empty(4, np.float64)
+    shared[:] = 0
+
+    def first(k, columns, settings):      # each side writes its share, then returns a result
+        shared[k] = settings[0] * columns.sum() + k
+        return (float(k),)
+
+    def second(k, settings):              # after the barrier, each side sees the other's share
+        shared[2 + k] = shared[1 - k]
+
+    process = worker.WorkerProcess(first, second, capacity=3, n_settings=1, n_results=1)
+    mine, theirs = process.step(np.array([1, 2, 3]), (2.0,), first, second)
+    assert (mine, theirs) == ((0.0,), (1.0,))
+    assert shared.tolist() == [12.0, 13.0, 13.0, 12.0]
+    pid = process.pid
+    del process  # never closed: the finaliser stops and reaps it
+    gc.collect()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
