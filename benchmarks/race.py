@@ -4,9 +4,13 @@ The same network [784, 256, 128, 64, 10] with ReLU and softmax, Adam (learning r
 betas 0.9 and 0.999, eps 1e-8), mini-batches of 128 shuffled examples, float32, all 60,000
 MNIST training images, no weight decay. One process; the epochs alternate (nnlib, PyTorch
 default Adam, PyTorch fused Adam, scikit-learn, then nnlib again...), so a noisy machine
-slows every contender alike. Each contender uses its own default initialisation. PyTorch
-gets the data as tensors loaded once (no DataLoader) and its default number of threads;
-scikit-learn and PyTorch get NumPy's default BLAS threads while they run.
+slows every contender alike. Before each timed epoch the race rests SETTLE seconds, untimed:
+a library's idle BLAS or OpenMP threads keep spinning on a core for a while after its epoch
+(OpenBLAS's for 2^28 cycles, about 0.1 s), and without the rest whoever comes next pays for
+it (measured: nnlib's epoch 0.06 s slower right after 2-thread OpenBLAS work). Each
+contender uses its own default initialisation. PyTorch gets the data as tensors loaded once
+(no DataLoader) and its default number of threads; scikit-learn and PyTorch get NumPy's
+default BLAS threads while they run.
 
 Prints a Markdown table: median seconds per epoch, test accuracy after the last epoch,
 the training seconds until the test accuracy first reached 98.0%, and the ratios to nnlib.
@@ -30,6 +34,7 @@ LAYERS = [784, 256, 128, 64, 10]
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 TARGET = 0.98
+SETTLE = 0.3  # seconds of rest before each timed epoch: the previous contender's threads go to sleep
 
 
 class Torch:
@@ -106,12 +111,14 @@ def race(epochs, dropout=0.0, seed=0):
         # nnlib's workspace holds OpenBLAS at one thread; the others get the default back.
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             for name, contender in others.items():
+                time.sleep(SETTLE)
                 start = time.perf_counter()
                 contender.epoch()
                 results[name][0].append(time.perf_counter() - start)
                 results[name][1].append(contender.test_accuracy())
         print(f"epoch {epoch}: " + ", ".join(f"{name} {times[-1]:.2f} s, {accuracies[-1]:.2%}"
                                              for name, (times, accuracies) in results.items()), flush=True)
+        time.sleep(SETTLE)  # before nnlib's next epoch
 
     train(X, y, LAYERS, epochs=epochs, batch_size=BATCH_SIZE, optimizer="adam", learning_rate=LEARNING_RATE,
           dropout=dropout, seed=seed, progress=False, callback=after_nnlib_epoch)
