@@ -40,6 +40,19 @@ def layer_list(text):
     return layers
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" to an option's help unless the help already says its default.
+
+    The options whose default depends on --optimizer are stored as None; their help gives
+    the real defaults, which "(default: None)" would contradict.
+    """
+
+    def _get_help_string(self, action):
+        if action.default is None or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,7 +62,7 @@ def build_parser():
                     "training seconds. --optimizer gd is the article's full-batch gradient "
                     "descent (--iterations); sgd, momentum and adam use mini-batches (--epochs, "
                     "--batch-size, --weight-decay, --dropout).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     add = train_parser.add_argument
     add("--layers", type=layer_list, default=[784, 10, 10],
         help="layer sizes n_0,...,n_L; n_0 must be 784 and n_L 10 for MNIST")

@@ -58,6 +58,8 @@ def test_help_lists_the_options():
     assert done.returncode == 0
     for option in ("--layers", "--optimizer", "--epochs", "--batch-size", "--weight-decay", "--dropout", "--json"):
         assert option in done.stdout
+    assert "(default: None)" not in done.stdout  # the defaults that depend on --optimizer are spelled out
+    assert "(default: [784, 10, 10])" in done.stdout
 
 
 @pytest.mark.parametrize("layers, message", [
