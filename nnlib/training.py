@@ -59,7 +59,7 @@ def diverged(iteration, learning_rate, loss, history, epoch=None):
 
 
 def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, init="he", seed=0,
-                     X_test=None, y_test=None, eval_every=0, progress=True):
+                     X_test=None, y_test=None, eval_every=0, progress=True, callback=None, threads=None):
     """Full-batch gradient descent, the article's training loop.
 
     X: (n_0, m) float32 or float64 (the parameters take X's dtype); y: (m,) integer labels;
@@ -75,7 +75,13 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     update of every k-th iteration (and after the last one).
 
     The forward and backward passes run in ``nnlib.workspace``: the numbers of
-    ``forward_prop`` and ``back_prop``, computed in chunks of examples on two cores.
+    ``forward_prop`` and ``back_prop``, computed in chunks of examples on two cores
+    (``threads=1``: all in the calling thread, with the same bits. The explorer widget uses
+    it: from its background thread in JupyterLab, a step in two threads took 12 times longer.)
+
+    ``callback(iteration, params, history)``, when given, runs after each iteration (and its
+    test evaluation), outside the timed part; when it returns True, training stops there and
+    the function returns as after the last iteration (the explorer's live plot and Stop).
 
     Raises ``TrainingDiverged`` when the loss becomes NaN or infinite.
     """
@@ -93,7 +99,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     bar = tqdm(range(1, iterations + 1), desc="gradient descent", unit="it", disable=not progress)
     start = time.perf_counter()
     # forward_prop + back_prop on all m examples, computed chunk by chunk on two cores
-    with Workspace(X, y, dims) as workspace:
+    with Workspace(X, y, dims, threads=threads) as workspace:
         seconds = time.perf_counter() - start
         for iteration in bar:
             start = time.perf_counter()
@@ -112,6 +118,9 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
                 history["test_iteration"].append(iteration)
                 history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            if callback is not None and callback(iteration, params, history):
+                bar.close()
+                break
     return params, history
 
 

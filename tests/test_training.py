@@ -68,6 +68,28 @@ def test_eval_every_records_test_accuracy_after_every_kth_update_and_the_last():
     assert history["test_accuracy"][-1] == np.mean(predict(X_test, params) == y_test)
 
 
+def test_gradient_descent_callback_runs_after_each_iteration_and_can_stop_it():
+    X, y = blobs(300)
+    seen = []
+
+    def callback(iteration, params, history):
+        seen.append((iteration, len(history["loss"]), sorted(params)))
+        return iteration == 4  # stop after the 4th step
+
+    params, history = gradient_descent(X, y, LAYERS, 0.1, 10, seed=5, progress=False, callback=callback)
+    assert seen == [(i, i, ["W1", "W2", "b1", "b2"]) for i in (1, 2, 3, 4)]
+    assert history["iteration"] == [1, 2, 3, 4]
+    four, _ = gradient_descent(X, y, LAYERS, 0.1, 4, seed=5, progress=False)
+    assert all(np.array_equal(params[key], four[key]) for key in four)  # stopped right after step 4
+
+
+def test_gradient_descent_in_one_thread_gives_the_same_bits():
+    X, y = blobs(3000)  # enough examples for two blocks
+    runs = [gradient_descent(X, y, LAYERS, 0.1, 5, seed=5, progress=False, threads=threads) for threads in (1, 2)]
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+    assert all(np.array_equal(runs[0][0][key], runs[1][0][key]) for key in runs[0][0])
+
+
 def test_without_eval_every_no_test_history():
     X, y = blobs()
     _, history = gradient_descent(X, y, LAYERS, 0.1, 3, X_test=X, y_test=y, progress=False)

@@ -1,7 +1,7 @@
 """The training explorer (chapter "Explore the network"): sliders, a Train button, live curves.
 
-The explorer trains with the article's full-batch gradient descent, one step at a time, so
-that the curves can be redrawn while it runs and Stop can end a run between two steps. Runs
+The explorer trains with ``nnlib.gradient_descent``, the article's full-batch loop, whose
+callback redraws the curves while it runs and lets Stop end a run between two steps. Runs
 go in a background thread (the kernel stays free to receive Stop); ``train(wait=True)`` runs
 in the caller's thread, which is what notebooks and tests use.
 """
@@ -15,13 +15,12 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from threadpoolctl import threadpool_limits
 
 from ..checks import check_labels, check_X
-from ..losses import cross_entropy, get_accuracy, get_predictions, one_hot
-from ..network import back_prop, forward_prop, update_params
-from ..params import INIT_METHODS, init_params
-from ..training import diverged, predict
+from ..losses import get_accuracy, get_predictions
+from ..network import forward_prop
+from ..params import INIT_METHODS
+from ..training import TrainingDiverged, gradient_descent, predict
 
 NUM_CLASSES = 10
 CHANCE = 1 / NUM_CLASSES
@@ -54,6 +53,16 @@ def dead_fraction(activations, L):
     if units == 0:
         return 0.0
     return sum(int(np.sum(~A.any(axis=1))) for A in hidden) / units
+
+
+def validation_history(history):
+    """gradient_descent's history with its test evaluation named as what it is here: validation.
+
+    The lists are shared, not copied: {} gives the empty history the first redraw shows.
+    """
+    renamed = {"test_iteration": "val_iteration", "test_accuracy": "val_accuracy"}
+    empty = {key: [] for key in ("iteration", "loss", "train_accuracy", "seconds", *renamed)}
+    return {renamed.get(key, key): value for key, value in {**empty, **history}.items()}
 
 
 def advice(run, history, dead):
@@ -264,57 +273,50 @@ class Explorer:
             raise failure
 
     def _gradient_descent(self, settings):
-        """Full-batch gradient descent, one step at a time: forward_prop, back_prop, update_params.
+        """One run of ``nnlib.gradient_descent``, whose callback redraws the curves and obeys Stop.
 
         Returns (row, history, params, dead fraction, error message or None). history holds
-        ``iteration``, ``loss``, ``train_accuracy`` (before each step, as gradient_descent
-        records them), ``val_iteration`` and ``val_accuracy`` (after a step).
+        gradient_descent's ``iteration``, ``loss``, ``train_accuracy`` (before each step) and
+        ``seconds``, and ``val_iteration``, ``val_accuracy`` (after a step), its test
+        evaluation on the validation split. params is None when the run diverged.
         """
         dims, learning_rate, iterations = settings["layer_dims"], settings["learning_rate"], settings["iterations"]
         X, y = self.X[:, :settings["train_size"]], self.y[:settings["train_size"]]
         L = len(dims) - 1
-        params = init_params(dims, seed=settings["seed"], method=settings["init"], dtype=X.dtype)
-        history = {"iteration": [], "loss": [], "train_accuracy": [], "val_iteration": [], "val_accuracy": []}
-        every = max(1, iterations // VAL_POINTS)
-        result, error, seconds = "done", None, 0.0
-        next_redraw = self._redraw(history, settings)
-        Y = one_hot(y, NUM_CLASSES, dtype=X.dtype)
+        result, params, error = "done", None, None
+        next_redraw = self._redraw(validation_history({}), settings)
+
+        def step_done(iteration, params, history):
+            nonlocal result, next_redraw
+            if time.perf_counter() > next_redraw:
+                self.status.value = f"iteration {iteration} of {iterations}, loss {history['loss'][-1]:.4g}"
+                next_redraw = self._redraw(validation_history(history), settings)
+            if self._stop.is_set() and iteration < iterations:
+                result = f"stopped after {iteration}"
+                return True
+            return False
+
         # Overflow on the way to divergence is expected and reported below, not warned about.
-        # One BLAS thread: when another program uses a core, OpenBLAS's busy-waiting threads
-        # made a step up to 20 times slower here, and a widget must stay responsive.
-        with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(limits=1, user_api="blas"):
-            for iteration in range(1, iterations + 1):
-                if self._stop.is_set():
-                    result = f"stopped after {iteration - 1}"
-                    break
-                start = time.perf_counter()
-                activations = forward_prop(X, params)
-                loss = cross_entropy(Y, activations[f"A{L}"])
-                history["iteration"].append(iteration)
-                history["loss"].append(loss)
-                history["train_accuracy"].append(get_accuracy(get_predictions(activations[f"A{L}"]), y))
-                if not math.isfinite(loss):
-                    result, error = f"diverged at {iteration}", str(diverged(iteration, learning_rate, loss, history))
-                    break
-                params = update_params(params, back_prop(activations, params, y), learning_rate)
-                seconds += time.perf_counter() - start
-                if iteration % every == 0 or iteration == iterations:
-                    history["val_iteration"].append(iteration)
-                    history["val_accuracy"].append(get_accuracy(predict(self.X_val, params), self.y_val))
-                if time.perf_counter() > next_redraw:
-                    self.status.value = f"iteration {iteration} of {iterations}, loss {loss:.4g}"
-                    next_redraw = self._redraw(history, settings)
-            final = forward_prop(X, params)
-            trained = error is None
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                # threads=1: from this background thread, two threads made a step 12x slower
+                params, history = gradient_descent(
+                    X, y, dims, learning_rate, iterations, init=settings["init"], seed=settings["seed"],
+                    X_test=self.X_val, y_test=self.y_val, eval_every=max(1, iterations // VAL_POINTS),
+                    progress=False, callback=step_done, threads=1)
+            except TrainingDiverged as diverged:
+                history, result, error = diverged.history, f"diverged at {len(diverged.history['loss'])}", str(diverged)
+            trained = params is not None
+            final = forward_prop(X, params) if trained else None  # the accuracies of the final params
             row = {
                 "layer_dims": ", ".join(map(str, dims)), "learning_rate": learning_rate,
                 "iterations": len(history["iteration"]), "train_size": settings["train_size"],
                 "init": settings["init"], "seed": settings["seed"], "result": result,
                 "train_accuracy": get_accuracy(get_predictions(final[f"A{L}"]), y) if trained else math.nan,
                 "val_accuracy": get_accuracy(predict(self.X_val, params), self.y_val) if trained else math.nan,
-                "seconds": seconds,
+                "seconds": history["seconds"][-1],
             }
-        return row, history, params, dead_fraction(final, L), error
+        return row, validation_history(history), params, dead_fraction(final, L) if trained else 0.0, error
 
     # ------------------------------------------------------------------ drawing
     def _new_figure(self):
