@@ -9,6 +9,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .optimizers import OPTIMIZERS
+
 
 def check_layer_dims(layer_dims):
     """Return ``layer_dims`` as a list of ints: at least two sizes, all positive."""
@@ -113,3 +115,85 @@ def check_params(params):
             raise ValueError(f"b{l} has shape {b.shape} but W{l} has shape {W.shape}: expected ({W.shape[0]}, 1)")
         dims.append(W.shape[0])
     return dims
+
+
+def check_fraction(value, name):
+    """Return ``value`` as a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
+            or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_dropout(dropout, rng):
+    """Return ``dropout`` as a float in [0, 1); a dropout above 0 needs a np.random.Generator."""
+    dropout = check_fraction(dropout, "dropout")
+    if dropout and not isinstance(rng, np.random.Generator):
+        raise ValueError(f"dropout={dropout} draws its masks from rng, which must be a "
+                         f"np.random.Generator such as np.random.default_rng(0); got {rng!r}")
+    return dropout
+
+
+def check_weight_decay(value):
+    """Return ``value`` as a float >= 0, finite."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, choices, name):
+    """Return ``value`` if it is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_training_data(X, y, layer_dims, name="X"):
+    """Validate a training or evaluation pair against the network's first and last layer sizes."""
+    check_X(X, layer_dims[0], name=name)
+    check_labels(y, m=X.shape[1], num_classes=layer_dims[-1], name="y" if name == "X" else f"y{name[1:]}")
+
+
+def check_pair(X, y, layer_dims, name):
+    """Validate an optional evaluation pair (both given, or neither); True when given."""
+    if (X is None) != (y is None):
+        raise ValueError(f"give both {name} and y{name[1:]}, or neither")
+    if X is not None:
+        check_training_data(X, y, layer_dims, name=name)
+    return X is not None
+
+
+def check_gradient_descent(X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test):
+    """The arguments of ``gradient_descent`` (both engines), checked once.
+
+    Returns ``(layer_dims, learning_rate, iterations, eval_every, evaluate)``, where
+    ``evaluate`` says whether test accuracy is recorded.
+    """
+    dims = check_layer_dims(layer_dims)
+    learning_rate = check_learning_rate(learning_rate)
+    iterations = check_positive_int(iterations, "iterations")
+    eval_every = check_positive_int(eval_every, "eval_every", minimum=0)
+    check_training_data(X, y, dims)
+    evaluate = check_pair(X_test, y_test, dims, "X_test") and eval_every > 0
+    return dims, learning_rate, iterations, eval_every, evaluate
+
+
+def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay,
+                dropout, X_val, y_val):
+    """The arguments of ``train`` (both engines), checked once.
+
+    ``learning_rate=None`` becomes the optimiser's default. Returns ``(layer_dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+    validate)``, where ``validate`` says whether validation accuracy is recorded.
+    """
+    dims = check_layer_dims(layer_dims)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_choice(optimizer, list(OPTIMIZERS), "optimizer")
+    if learning_rate is None:
+        learning_rate = OPTIMIZERS[optimizer].default_learning_rate
+    learning_rate = check_learning_rate(learning_rate)
+    weight_decay = check_weight_decay(weight_decay)
+    dropout = check_fraction(dropout, "dropout")
+    check_training_data(X, y, dims)
+    validate = check_pair(X_val, y_val, dims, "X_val")
+    return dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate

@@ -20,12 +20,12 @@ from .data import scale_pixels
 from .gradcheck import loss_of, numerical_gradient
 from .images import CENTRE, center_digit, center_of_mass
 from .losses import confusion_matrix, cross_entropy, one_hot
-from .network import bias_gradient, layer_gradients, linear_forward, update_params
+from .network import bias_gradient, linear_backward, linear_forward, update_params
 from .params import init_params
 
 __all__ = [
     "CheckResult", "check_scale_pixels", "check_relu", "check_linear_forward", "check_softmax",
-    "check_one_hot", "check_cross_entropy", "check_relu_backward", "check_layer_gradients",
+    "check_one_hot", "check_cross_entropy", "check_relu_backward", "check_linear_backward",
     "check_numerical_gradient", "check_update_params", "check_confusion_matrix", "check_adam_step",
     "check_center_digit", "check_mean_and_spread", "check_bias_gradient",
 ]
@@ -503,25 +503,37 @@ def _gradient_cases(rng, count):
 
 
 @_checker
-def check_layer_gradients(fn):
-    """fn(dZ: (n_l, m), A_prev: (n_{l-1}, m)) -> (dW, db) of one layer.
+def check_linear_backward(fn):
+    """fn(dZ: (n_l, m), A_prev: (n_{l-1}, m), W: (n_l, n_{l-1}) or None) -> (dA_prev, dW, db).
 
-    dW = (1/m) dZ A_prev^T: (n_l, n_{l-1}); db = (1/m) sum of dZ's columns: (n_l, 1).
+    dW = (1/m) dZ A_prev^T: (n_l, n_{l-1}); db = (1/m) sum of dZ's columns: (n_l, 1);
+    dA_prev = W^T dZ: (n_{l-1}, m), or None when W is None (layer 1).
     """
     rng = np.random.default_rng(8)
     cases = list(_gradient_cases(rng, 12))
-    for dZ, A_prev in cases:
+    for i, (dZ, A_prev) in enumerate(cases):
         m = dZ.shape[1]
-        on = f"dZ: {dZ.shape}, A_prev: {A_prev.shape} {dZ.dtype}"
-        dW, db = _expect_tuple(_call_on_copies(fn, on, dZ=dZ, A_prev=A_prev), ("dW", "db"), on)
-        expected_dW, expected_db = layer_gradients(dZ, A_prev)
+        W = None if i % 4 == 3 else rng.standard_normal((dZ.shape[0], A_prev.shape[0])).astype(dZ.dtype)
+        on = (f"dZ: {dZ.shape}, A_prev: {A_prev.shape}, "
+              f"W: {None if W is None else W.shape} {dZ.dtype}")
+        dA_prev, dW, db = _expect_tuple(_call_on_copies(fn, on, dZ=dZ, A_prev=A_prev, W=W),
+                                        ("dA_prev", "dW", "db"), on)
+        expected_dA, expected_dW, expected_db = linear_backward(dZ, A_prev, W)
         mean = _mean_hint(m)
+        if W is None:
+            if dA_prev is not None:
+                raise _Failure(f"returned a dA_prev for {on}, expected None when W is None "
+                               "(layer 1 computes no gradient for the pixels)")
+        else:
+            _expect_array(dA_prev, expected_dA, on, "dA_prev", lambda index, dA: "dA_prev = W.T @ dZ",
+                          lambda shape: "dA_prev has the shape of A_prev, (n_{l-1}, m): W.T @ dZ")
         _expect_array(dW, expected_dW, on, "dW",
                       lambda index, dW: mean(index, dW, expected_dW) or "dW = dZ @ A_prev.T / m",
                       lambda shape: "dW has the shape of W, (n_l, n_{l-1}): dZ @ A_prev.T")
         _expect_array(db, expected_db, on, "db", lambda index, db: mean(index, db, expected_db),
                       _db_shape_hint(dZ.shape[0]))
-    return _passed("the book's dW and db", [dZ.shape for dZ, _ in cases], [np.float32, np.float64])
+    return _passed("the book's dA_prev, dW and db", [dZ.shape for dZ, _ in cases],
+                   [np.float32, np.float64], "W = None included")
 
 
 # ---------------------------------------------------------------------------------------

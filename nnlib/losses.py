@@ -1,4 +1,10 @@
-"""One-hot labels, the cross-entropy loss and accuracy (chapter "The loss")."""
+"""One-hot labels, the cross-entropy loss and accuracy (chapter "The loss").
+
+Two forms of one loss: ``cross_entropy(Y, AL)`` reads like its equation, from the
+probabilities; ``cross_entropy_from_logits(ZL, y)`` computes the same number from the logits
+with the log-sum-exp identity, stays finite however large the logits, and is the loss the
+training loops record.
+"""
 import numpy as np
 
 from .checks import check_labels, check_positive_int
@@ -31,6 +37,24 @@ def cross_entropy(Y, AL):
     # Only the entries where Y is 1 contribute; summing Y * log(...) keeps the formula visible.
     # Adding 0.0 turns the -0.0 of a perfect prediction into 0.0.
     return float(-np.sum(Y * np.log(np.maximum(AL, tiny))) / m) + 0.0
+
+
+def cross_entropy_from_logits(ZL, y):
+    """The mean cross-entropy of softmax(Z_L) against the labels y, from the logits: a Python float.
+
+    ZL: (n_L, m) logits, y: (m,) integer labels. With c_i the largest logit of column i,
+    -log A_L[y_i, i] = log sum_k exp(Z_L[k, i] - c_i) - (Z_L[y_i, i] - c_i): every exponent
+    is <= 0 and one of them is 0, so the sum lies in [1, n_L] and its log never overflows
+    or meets log 0. Equal to ``cross_entropy(one_hot(y), softmax(ZL))`` wherever that is
+    not floored, and finite as long as the differences of the logits are (up to about 3e38 in
+    float32).
+    """
+    check_labels(y, m=ZL.shape[1], num_classes=ZL.shape[0])
+    shifted = ZL - ZL.max(axis=0, keepdims=True)           # Z_L - c: (n_L, m), max 0 per column
+    log_sum = np.log(np.exp(shifted).sum(axis=0))          # log sum_k exp(Z_L - c): (m,)
+    true_logit = shifted[y, np.arange(ZL.shape[1])]        # Z_L[y_i, i] - c_i: (m,)
+    # float64 accumulator: a float32 sum of 60,000 losses would lose the last digits
+    return float(np.sum(log_sum - true_logit, dtype=np.float64) / ZL.shape[1])
 
 
 def get_predictions(AL):

@@ -2,11 +2,10 @@
 
 An optimiser is built on a list of parameter arrays and updates them in place at each
 ``step(grads)`` from gradients of the same shapes, as in scikit-learn's
-``_stochastic_optimizers.py``. ``nnlib.train`` hands it ONE vector holding every W_l and b_l
-(``nnlib.workspace.flatten_params``), so a step is a dozen NumPy calls whatever the depth of
-the network; the maths reads the same for a single matrix. Each optimiser allocates its
-state and one scratch array once: a step allocates nothing, and the ``out=`` arguments below
-exist for that reason only.
+``_stochastic_optimizers.py``. ``nnlib.train`` hands it the arrays W1, b1, W2, ... of the
+network; the fast engine hands it one vector holding all of them, so that a step is a dozen
+NumPy calls whatever the depth. Each optimiser allocates its state and one scratch array
+once: a step allocates nothing, and the ``out=`` arguments below exist for that reason only.
 
 With W a parameter array, dW its gradient on the mini-batch, α the learning rate and t the
 number of the step (1, 2, ...):

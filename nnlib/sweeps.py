@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .losses import get_accuracy
-from .training import TrainingDiverged, gradient_descent, predict
+from .history import TrainingDiverged
+from .network import predict
+from .training import gradient_descent
 
 SEEDS = (0, 1, 2)
 NUM_CLASSES = 10

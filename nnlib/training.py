@@ -1,65 +1,40 @@
 """Training loops (chapters "Training" and "Faster training").
 
 ``gradient_descent`` is the article's full-batch loop; ``train`` is the mini-batch loop with
-the optimisers of ``nnlib.optimizers``, L2 weight decay and dropout. Both compute each step's
-loss, accuracy and gradients with ``nnlib.workspace.Workspace``: the same numbers as
-``forward_prop`` followed by ``back_prop``, on preallocated buffers and two cores. This module
-adds the loops, the history and the progress bars; nothing in the maths imports it.
+the optimisers of ``nnlib.optimizers``, L2 weight decay and dropout. Each step is the book's
+functions, in the order the chapters derive them: ``forward_prop``, the loss
+``cross_entropy_from_logits``, ``back_prop``, then ``update_params`` or the optimiser's step.
+
+``engine="fast"`` hands the whole run to ``nnlib.fast``, which computes the same maths on
+preallocated buffers and two cores (chapter "Making it fast"), with other rounding; that is
+the first line of each loop, and the rest of the source below is exactly what runs by default.
 """
-import math
 import time
-from numbers import Real
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from .checks import check_labels, check_layer_dims, check_learning_rate, check_positive_int, check_X
-from .losses import get_accuracy, get_predictions
-from .network import forward_prop
-from .optimizers import OPTIMIZERS, make_optimizer
+from .checks import check_choice, check_gradient_descent, check_train
+from .history import (TrainingDiverged, check_loss, gradient_descent_history, minibatches,
+                      progress_bar, train_history)
+from .losses import cross_entropy_from_logits, get_accuracy, get_predictions
+from .network import back_prop, forward_prop, predict, update_params
+from .optimizers import make_optimizer
 from .params import init_params
-from .workspace import Workspace, flatten_params
+from .regularization import l2_gradient
+
+ENGINES = ("plain", "fast")
+
+__all__ = ["ENGINES", "TrainingDiverged", "gradient_descent", "predict", "train"]
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite. ``history`` holds what was recorded until then."""
-
-    def __init__(self, message, history):
-        super().__init__(message)
-        self.history = history
-
-
-def predict(X, params):
-    """Predicted class of each column of X: (n_0, m) -> (m,) int64."""
-    return get_predictions(forward_prop(X, params)[f"A{len(params) // 2}"])
-
-
-def check_training_data(X, y, layer_dims, name="X"):
-    """Validate a training or evaluation pair against the network's first and last layer sizes."""
-    check_X(X, layer_dims[0], name=name)
-    check_labels(y, m=X.shape[1], num_classes=layer_dims[-1], name="y" if name == "X" else f"y{name[1:]}")
-
-
-def check_pair(X, y, layer_dims, name):
-    """Validate an optional evaluation pair (both given, or neither); True when given."""
-    if (X is None) != (y is None):
-        raise ValueError(f"give both {name} and y{name[1:]}, or neither")
-    if X is not None:
-        check_training_data(X, y, layer_dims, name=name)
-    return X is not None
-
-
-def diverged(iteration, learning_rate, loss, history, epoch=None):
-    """The error to raise when the loss stops being finite."""
-    where = f"iteration {iteration}" + (f" (epoch {epoch})" if epoch is not None else "")
-    return TrainingDiverged(
-        f"the loss became {loss} at {where} with learning_rate={learning_rate}; "
-        f"the steps are too large: try a smaller learning rate, such as {learning_rate / 10:g}",
-        history)
+def _fast(engine):
+    """True when ``engine`` is "fast"; nnlib.fast is imported only then."""
+    return check_choice(engine, ENGINES, "engine") == "fast"
 
 
 def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, init="he", seed=0,
-                     X_test=None, y_test=None, eval_every=0, progress=True, callback=None, threads=None):
+                     X_test=None, y_test=None, eval_every=0, progress=True, callback=None,
+                     engine="plain"):
     """Full-batch gradient descent, the article's training loop.
 
     X: (n_0, m) float32 or float64 (the parameters take X's dtype); y: (m,) integer labels;
@@ -74,84 +49,63 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     ``test_iteration`` and ``test_accuracy``: the accuracy of the parameters after the
     update of every k-th iteration (and after the last one).
 
-    The forward and backward passes run in ``nnlib.workspace``: the numbers of
-    ``forward_prop`` and ``back_prop``, computed in chunks of examples on two cores
-    (``threads=1``: all in the calling thread, with the same bits. The explorer widget uses
-    it: from its background thread in JupyterLab, a step in two threads took 12 times longer.)
-
     ``callback(iteration, params, history)``, when given, runs after each iteration (and its
     test evaluation), outside the timed part; when it returns True, training stops there and
     the function returns as after the last iteration (the explorer's live plot and Stop).
 
-    Raises ``TrainingDiverged`` when the loss becomes NaN or infinite.
+    ``engine="fast"`` runs ``nnlib.fast.gradient_descent``: the same maths, faster, with other
+    rounding. Raises ``TrainingDiverged`` when the loss becomes NaN or infinite.
     """
-    dims = check_layer_dims(layer_dims)
-    learning_rate = check_learning_rate(learning_rate)
-    iterations = check_positive_int(iterations, "iterations")
-    eval_every = check_positive_int(eval_every, "eval_every", minimum=0)
-    check_training_data(X, y, dims)
-    evaluate = check_pair(X_test, y_test, dims, "X_test") and eval_every > 0
-
+    if _fast(engine):
+        from . import fast
+        return fast.gradient_descent(X, y, layer_dims, learning_rate, iterations, init=init,
+                                     seed=seed, X_test=X_test, y_test=y_test,
+                                     eval_every=eval_every, progress=progress, callback=callback)
+    dims, learning_rate, iterations, eval_every, evaluate = check_gradient_descent(
+        X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test)
+    L = len(dims) - 1
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
-    history = {"iteration": [], "loss": [], "train_accuracy": [], "seconds": []}
-    if evaluate:
-        history.update(test_iteration=[], test_accuracy=[])
-    bar = tqdm(range(1, iterations + 1), desc="gradient descent", unit="it", disable=not progress)
-    start = time.perf_counter()
-    # forward_prop + back_prop on all m examples, computed chunk by chunk on two cores
-    with Workspace(X, y, dims, threads=threads) as workspace:
-        seconds = time.perf_counter() - start
-        for iteration in bar:
-            start = time.perf_counter()
-            loss, accuracy, grads = workspace.gradients(params)
-            history["iteration"].append(iteration)
-            history["loss"].append(loss)
-            history["train_accuracy"].append(accuracy)
-            if not math.isfinite(loss):
-                history["seconds"].append(seconds + time.perf_counter() - start)
-                raise diverged(iteration, learning_rate, loss, history)
-            for key, value in params.items():
-                value -= learning_rate * grads[f"d{key}"]  # in place: no new arrays per step
-            seconds += time.perf_counter() - start
-            history["seconds"].append(seconds)
-            if evaluate and (iteration % eval_every == 0 or iteration == iterations):
-                history["test_iteration"].append(iteration)
-                history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            if callback is not None and callback(iteration, params, history):
-                bar.close()
-                break
+    history = gradient_descent_history(evaluate)
+    seconds = 0.0
+    bar = progress_bar(iterations, "gradient descent", "it", progress)
+    for iteration in bar:
+        start = time.perf_counter()
+        activations = forward_prop(X, params)
+        loss = cross_entropy_from_logits(activations[f"Z{L}"], y)
+        history["iteration"].append(iteration)
+        history["loss"].append(loss)
+        history["train_accuracy"].append(get_accuracy(get_predictions(activations[f"A{L}"]), y))
+        history["seconds"].append(seconds + time.perf_counter() - start)
+        check_loss(loss, iteration, learning_rate, history)
+        grads = back_prop(activations, params, y)
+        params = update_params(params, grads, learning_rate)
+        seconds += time.perf_counter() - start
+        history["seconds"][-1] = seconds
+        if evaluate and (iteration % eval_every == 0 or iteration == iterations):
+            history["test_iteration"].append(iteration)
+            history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        if callback is not None and callback(iteration, params, history):
+            bar.close()
+            break
     return params, history
-
-
-def check_fraction(value, name):
-    """Return ``value`` as a float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def check_weight_decay(value):
-    """Return ``value`` as a float >= 0, finite."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", learning_rate=None,
           weight_decay=0.0, dropout=0.0, init="he", seed=0, X_val=None, y_val=None, progress=True,
-          callback=None):
+          callback=None, engine="plain"):
     """Mini-batch training with SGD, momentum or Adam, L2 weight decay and dropout.
 
     X: (n_0, m) float32 or float64; y: (m,) integer labels; layer_dims: [n_0, ..., n_L].
     Each epoch shuffles the m examples (seeded) and cuts them into mini-batches X^{t} of
-    ``batch_size`` columns (the last one may be smaller); each mini-batch takes one step of
+    ``batch_size`` columns B (the last one may be smaller); each mini-batch takes one step of
     ``optimizer`` ("sgd", "momentum" or "adam"; see nnlib.optimizers) on the gradient of
-    its mean cross-entropy plus (weight_decay / 2) sum_l ||W_l||² (L2; biases are not decayed).
+    its mean cross-entropy plus (λ/2) sum_l ||W_l||², λ = ``weight_decay`` (coupled L2:
+    λ W_l is added to dW_l before the optimiser sees it; biases are not decayed).
     ``learning_rate=None`` takes the optimiser's default (SGD and momentum 0.1, Adam 0.001).
-    ``dropout`` is the probability of zeroing each hidden unit during training (inverted
-    dropout: kept units are scaled by 1 / (1 - dropout), so nothing changes at prediction).
+    ``dropout`` is the probability p of zeroing each hidden unit during training (inverted
+    dropout: kept units are scaled by 1 / (1 - p), so nothing changes at prediction).
+    ``seed`` seeds the initialisation, the shuffles and the dropout masks.
 
     Returns ``(params, history)``; history holds one entry per epoch in equal-length lists:
     ``epoch``; ``loss``, the mean cross-entropy over the epoch's examples, each taken from
@@ -163,57 +117,51 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     ``callback(epoch, params, history)``, when given, runs after each epoch, outside the timed
     part: a live plot or a benchmark can use it (params are the arrays being trained).
 
-    Raises ``TrainingDiverged`` (with the history of the finished epochs) when a mini-batch's
-    loss becomes NaN or infinite.
+    ``engine="fast"`` runs ``nnlib.fast.train``: the same maths, the same shuffles and masks,
+    faster, with other rounding. Raises ``TrainingDiverged`` (with the history of the finished
+    epochs) when a mini-batch's loss becomes NaN or infinite.
     """
-    dims = check_layer_dims(layer_dims)
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}; got {optimizer!r}")
-    if learning_rate is None:
-        learning_rate = OPTIMIZERS[optimizer].default_learning_rate
-    learning_rate = check_learning_rate(learning_rate)
-    weight_decay = check_weight_decay(weight_decay)
-    dropout = check_fraction(dropout, "dropout")
-    check_training_data(X, y, dims)
-    validate = check_pair(X_val, y_val, dims, "X_val")
-
-    rng = np.random.default_rng(seed)
-    m = X.shape[1]
-    history = {"epoch": [], "loss": [], "train_accuracy": [], "seconds": []}
-    if validate:
-        history["val_accuracy"] = []
-    bar = tqdm(range(1, epochs + 1), desc=f"{optimizer}, {m} examples", unit="epoch",
-               disable=not progress)
+    if _fast(engine):
+        from . import fast
+        return fast.train(X, y, layer_dims, epochs=epochs, batch_size=batch_size,
+                          optimizer=optimizer, learning_rate=learning_rate,
+                          weight_decay=weight_decay, dropout=dropout, init=init, seed=seed,
+                          X_val=X_val, y_val=y_val, progress=progress, callback=callback)
+    dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate = check_train(
+        X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay, dropout,
+        X_val, y_val)
+    L, m = len(dims) - 1, X.shape[1]
+    params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
+    keys = list(params)  # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
+    opt = make_optimizer(optimizer, [params[key] for key in keys], learning_rate)
+    shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
+    history = train_history(validate)
     seconds, iteration = 0.0, 0
-    # forward_prop + back_prop + the optimiser's step, on two cores (see nnlib.workspace)
-    with Workspace(X, y, dims, batch_size=batch_size, seed=seed) as workspace:
-        # all W_l and b_l in one vector, in memory a worker process can share
-        vector, params = flatten_params(init_params(dims, seed=seed, method=init, dtype=X.dtype),
-                                        shared=workspace.processes)
-        # one optimiser per core, each on its part of that vector
-        optimizers = [make_optimizer(optimizer, [part], learning_rate) for part in workspace.split(vector)]
-        for epoch in bar:
-            start = time.perf_counter()
-            order = rng.permutation(m)  # a new shuffle every epoch
-            loss_sum = correct = 0.0
-            for first in range(0, m, batch_size):
-                batch = order[first:first + batch_size]  # the examples of mini-batch X^{t}
-                loss, accuracy = workspace.train_step(params, batch, optimizers, dropout, weight_decay)
-                iteration += 1
-                if not math.isfinite(loss):
-                    raise diverged(iteration, learning_rate, loss, history, epoch=epoch)
-                loss_sum += loss * len(batch)
-                correct += round(accuracy * len(batch))
-            seconds += time.perf_counter() - start
-            history["epoch"].append(epoch)
-            history["loss"].append(loss_sum / m)
-            history["train_accuracy"].append(correct / m)
-            history["seconds"].append(seconds)
-            if validate:
-                history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
-            bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
-            if callback is not None:
-                callback(epoch, params, history)
+    bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch", progress)
+    for epoch in bar:
+        start = time.perf_counter()
+        loss_sum = correct = 0.0
+        for batch in minibatches(m, batch_size, shuffle_rng):
+            X_t, y_t = X[:, batch], y[batch]  # mini-batch X^{t}: (n_0, B), y^{t}: (B,)
+            activations = forward_prop(X_t, params, dropout, dropout_rng)
+            loss = cross_entropy_from_logits(activations[f"Z{L}"], y_t)
+            iteration += 1
+            check_loss(loss, iteration, learning_rate, history, epoch=epoch)
+            grads = back_prop(activations, params, y_t)
+            if weight_decay:
+                for l in range(1, L + 1):
+                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"], weight_decay)
+            opt.step([grads[f"d{key}"] for key in keys])
+            loss_sum += loss * len(batch)
+            correct += int(np.count_nonzero(get_predictions(activations[f"A{L}"]) == y_t))
+        seconds += time.perf_counter() - start
+        history["epoch"].append(epoch)
+        history["loss"].append(loss_sum / m)
+        history["train_accuracy"].append(correct / m)
+        history["seconds"].append(seconds)
+        if validate:
+            history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
+        bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
+        if callback is not None:
+            callback(epoch, params, history)
     return params, history

@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 
 from ..checks import check_labels, check_X
 from ..losses import get_accuracy, get_predictions
-from ..network import forward_prop
+from ..history import TrainingDiverged
+from ..network import forward_prop, predict
 from ..params import INIT_METHODS
-from ..training import TrainingDiverged, gradient_descent, predict
+from ..training import gradient_descent
 
 NUM_CLASSES = 10
 CHANCE = 1 / NUM_CLASSES
@@ -299,11 +300,10 @@ class Explorer:
         # Overflow on the way to divergence is expected and reported below, not warned about.
         with np.errstate(over="ignore", invalid="ignore"):
             try:
-                # threads=1: from this background thread, two threads made a step 12x slower
                 params, history = gradient_descent(
                     X, y, dims, learning_rate, iterations, init=settings["init"], seed=settings["seed"],
                     X_test=self.X_val, y_test=self.y_val, eval_every=max(1, iterations // VAL_POINTS),
-                    progress=False, callback=step_done, threads=1)
+                    progress=False, callback=step_done)
             except TrainingDiverged as diverged:
                 history, result, error = diverged.history, f"diverged at {len(diverged.history['loss'])}", str(diverged)
             trained = params is not None

@@ -178,13 +178,12 @@ def _view(buffer, rows, columns):
 class _Block:
     """The buffers one thread uses: activations and gradients for one block of examples."""
 
-    def __init__(self, dims, n, dtype, slice_sizes, rng, shared):
+    def __init__(self, dims, n, dtype, slice_sizes, shared):
         self.n = n  # the most examples this block handles at once (a chunk or half a batch)
         self.XT = np.empty((n, dims[0]), dtype)            # a gathered mini-batch, one row each
         self.y = np.empty(n, np.int64)
         self.A = [None] + [np.empty(size * n, dtype) for size in dims[1:]]     # Z_l, then A_l
         self.dZ = [None] + [np.empty(size * n, dtype) for size in dims[1:-1]]  # dA_l, then dZ_l
-        self.noise = np.empty(max(dims[1:]) * n, dtype)   # dropout's uniform numbers
         self.top = np.empty(n, dtype)                     # one number per example
         self.columns = np.arange(n)
         self.ones = np.ones(n, dtype)  # db = dZ @ ones: a sum over examples, 3x faster than .sum
@@ -195,7 +194,6 @@ class _Block:
         self.slice_grads = [None] + [
             None if size is None else np.empty((n // size + 1, n_out, n_in), dtype)
             for size, n_out, n_in in zip(slice_sizes[1:], dims[1:], dims[:-1])]
-        self.rng = rng
 
 
 class Workspace:
@@ -204,7 +202,9 @@ class Workspace:
     X: (n_0, m) float32 or float64, y: (m,) int labels (validated by the caller), layer_dims:
     [n_0, ..., n_L]. ``batch_size=None`` sizes the buffers for :meth:`gradients` on all m
     examples (full-batch gradient descent); a batch size sizes them for :meth:`train_step`
-    on mini-batches. ``seed`` seeds the dropout masks; ``threads`` defaults to the cores
+    on mini-batches. ``dropout_rng``, a ``np.random.Generator``, draws the dropout masks
+    exactly as ``forward_prop`` does (one (n_l, B) array per hidden layer, in order), so a
+    seed gives the plain engine's masks; ``threads`` defaults to the cores
     available, at most 2. With two, :meth:`train_step` runs its second block in a worker
     process where ``nnlib.worker.available()`` (``processes=None``; True or False forces the
     choice), and everything else in a second thread.
@@ -213,7 +213,7 @@ class Workspace:
     own thread or process splits the work), and the thread or process stops on exit.
     """
 
-    def __init__(self, X, y, layer_dims, *, batch_size=None, chunk_size=CHUNK_SIZE, seed=0,
+    def __init__(self, X, y, layer_dims, *, batch_size=None, chunk_size=CHUNK_SIZE, dropout_rng=None,
                  threads=None, processes=None):
         self.dims = list(layer_dims)
         self.L = len(self.dims) - 1
@@ -233,8 +233,13 @@ class Workspace:
             raise ValueError("processes=True needs fork() on x86-64 Linux (nnlib.worker.available())")
         self.processes = bool(processes)
         self.batch_size = batch_size or self.m
-        self.blocks = [_Block(self.dims, block_size, X.dtype, self.slice_sizes, rng, self.processes)
-                       for rng in np.random.default_rng(seed).spawn(BLOCKS)]
+        self.blocks = [_Block(self.dims, block_size, X.dtype, self.slice_sizes, self.processes)
+                       for _ in range(BLOCKS)]
+        # the dropout masks D_l of the whole batch, drawn in this process for both blocks
+        self.dropout_rng = dropout_rng
+        allocate = worker.shared_empty if self.processes else np.empty
+        self.masks = [None] + [allocate(n_l * self.batch_size, X.dtype) if dropout_rng else None
+                               for n_l in self.dims[1:-1]]
         self.grad_vector, grads = flatten_params(_zero_params(self.dims, X.dtype))
         self.grads = {f"d{key}": value for key, value in grads.items()}
         self.n_weights = sum(self.dims[l] * self.dims[l - 1] for l in range(1, self.L + 1))
@@ -273,6 +278,18 @@ class Workspace:
             return [quiet(k) for k in range(BLOCKS)]
         other = self.pool.submit(quiet, 1)
         return [quiet(0), other.result()]
+
+    def _draw_masks(self, dropout, B):
+        """D_l = 1[u >= p] / (1 - p) for the hidden layers of a batch of B, as dropout_forward.
+
+        The numbers come from ``dropout_rng`` in the order forward_prop draws them, so both
+        engines drop the same units; each block then uses its own columns of each D_l.
+        """
+        scale = self.masks[1].dtype.type(1 / (1 - dropout)) if self.L > 1 else None
+        for l in range(1, self.L):
+            D = _view(self.masks[l], self.dims[l], B)
+            self.dropout_rng.random(out=D, dtype=D.dtype)
+            np.multiply(D >= dropout, scale, out=D)
 
     def _loss_and_gradients(self, params, columns, dropout):
         """Forward and backward pass on examples ``columns`` (None: all), block by block.
@@ -340,6 +357,10 @@ class Workspace:
         def optimize(k, settings):
             self._optimizer_part(k, optimizers[k], settings[1])
 
+        if dropout:
+            if self.dropout_rng is None:
+                raise ValueError("dropout needs a Workspace made with a dropout_rng")
+            self._draw_masks(dropout, len(columns))
         if not self.processes:
             results = self._in_parallel(lambda k: forward_backward(k, columns, (dropout,)))
             self._in_parallel(lambda k: optimize(k, (dropout, weight_decay)))
@@ -385,20 +406,22 @@ class Workspace:
                 np.take(self.y, columns[first:last], out=y)
             # the first chunk writes the block's gradients, the others add theirs
             grads = block.grads if first == start else block.chunk_grads
-            chunk_loss, chunk_correct = self._chunk(params, XT, y, m, dropout, block, grads)
+            # this chunk's columns of the batch's masks D_l: (n_l, m)
+            masks = [None] + [_view(self.masks[l], self.dims[l], m)[:, first:last]
+                              for l in range(1, self.L)] if dropout else None
+            chunk_loss, chunk_correct = self._chunk(params, XT, y, m, masks, block, grads)
             if first != start:
                 block.grad_vector += block.chunk_vector
             loss += chunk_loss
             correct += chunk_correct
         return loss, correct
 
-    def _chunk(self, params, XT, y, m, dropout, block, grads):
+    def _chunk(self, params, XT, y, m, masks, block, grads):
         """Forward pass, loss and backward pass on one chunk; gradients (/ m) into ``grads``.
 
         XT: (n, n_0), one example per row; y: (n,). Returns (sum of losses, number correct).
         """
         n, L, dims = XT.shape[0], self.L, self.dims
-        keep = 1.0 - dropout
         # Layer 1's products skip the inputs that are 0 in every example of the chunk (point 9)
         lo, hi = _nonzero_span(XT)
         activations = [XT[:, lo:hi].T]  # A_0 = X: (n_0, n), its rows lo..hi-1, a view
@@ -409,11 +432,8 @@ class Workspace:
             Z += params[f"b{l}"]                           # ... + b_l
             if l < L:
                 np.maximum(Z, 0, out=Z)                    # A_l = ReLU(Z_l), in place
-                if dropout:
-                    noise = _view(block.noise, dims[l], n)
-                    block.rng.random(out=noise, dtype=noise.dtype)
-                    np.multiply(Z, noise < keep, out=Z)
-                    Z *= 1 / keep
+                if masks:
+                    np.multiply(Z, masks[l], out=Z)         # dropout: A_l ⊙ D_l
             activations.append(Z)
 
         # Softmax and cross-entropy from the logits Z_L: (n_L, n)
@@ -442,8 +462,8 @@ class Workspace:
             if l > 1:
                 dA = _view(block.dZ[l - 1], dims[l - 1], n)
                 np.matmul(params[f"W{l}"].T, dZ, out=dA)       # dA_{l-1} = W_l^T dZ_l
+                if masks:
+                    np.multiply(dA, masks[l - 1], out=dA)      # dropout: dA ⊙ D_{l-1}
                 np.multiply(dA, A_prev > 0, out=dA)            # ReLU'(Z) = 1 where A > 0
-                if dropout:
-                    dA *= 1 / keep                             # kept units were scaled by 1/keep
                 dZ = dA
         return loss, correct

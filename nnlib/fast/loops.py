@@ -1,0 +1,98 @@
+"""The fast engine's training loops: ``nnlib.training``'s loops, each step run by a Workspace.
+
+Same arguments, same checks, same shuffles and dropout masks, same history as
+``nnlib.gradient_descent`` and ``nnlib.train`` (which call these for ``engine="fast"``); the
+forward pass, the loss, the backward pass and the optimiser's step are computed by
+:class:`~nnlib.fast.workspace.Workspace` instead of ``forward_prop``, ``back_prop`` and the
+optimiser on separate arrays. Only the rounding differs (``tests/test_fast.py``).
+"""
+import time
+
+import numpy as np
+
+from ..checks import check_gradient_descent, check_train
+from ..history import check_loss, gradient_descent_history, minibatches, progress_bar, train_history
+from ..losses import get_accuracy
+from ..network import predict
+from ..optimizers import make_optimizer
+from ..params import init_params
+from .workspace import Workspace, flatten_params
+
+
+def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, init="he", seed=0,
+                     X_test=None, y_test=None, eval_every=0, progress=True, callback=None,
+                     threads=None):
+    """``nnlib.gradient_descent`` on a Workspace; see its docstring for the arguments.
+
+    ``threads=1`` runs both blocks of examples in the calling thread, with the same bits.
+    """
+    dims, learning_rate, iterations, eval_every, evaluate = check_gradient_descent(
+        X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test)
+    params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
+    history = gradient_descent_history(evaluate)
+    bar = progress_bar(iterations, "gradient descent", "it", progress)
+    start = time.perf_counter()
+    with Workspace(X, y, dims, threads=threads) as workspace:
+        seconds = time.perf_counter() - start  # the buffers are part of the training time
+        for iteration in bar:
+            start = time.perf_counter()
+            loss, accuracy, grads = workspace.gradients(params)
+            history["iteration"].append(iteration)
+            history["loss"].append(loss)
+            history["train_accuracy"].append(accuracy)
+            history["seconds"].append(seconds + time.perf_counter() - start)
+            check_loss(loss, iteration, learning_rate, history)
+            for key, value in params.items():
+                value -= learning_rate * grads[f"d{key}"]  # in place: no new arrays per step
+            seconds += time.perf_counter() - start
+            history["seconds"][-1] = seconds
+            if evaluate and (iteration % eval_every == 0 or iteration == iterations):
+                history["test_iteration"].append(iteration)
+                history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            if callback is not None and callback(iteration, params, history):
+                bar.close()
+                break
+    return params, history
+
+
+def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", learning_rate=None,
+          weight_decay=0.0, dropout=0.0, init="he", seed=0, X_val=None, y_val=None, progress=True,
+          callback=None):
+    """``nnlib.train`` on a Workspace; see its docstring for the arguments."""
+    dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate = check_train(
+        X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay, dropout,
+        X_val, y_val)
+    m = X.shape[1]
+    shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
+    history = train_history(validate)
+    seconds, iteration = 0.0, 0
+    bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch", progress)
+    with Workspace(X, y, dims, batch_size=batch_size, dropout_rng=dropout_rng) as workspace:
+        # all W_l and b_l in one vector, in memory a worker process can share
+        vector, params = flatten_params(init_params(dims, seed=seed, method=init, dtype=X.dtype),
+                                        shared=workspace.processes)
+        # one optimiser per core, each on its part of that vector
+        optimizers = [make_optimizer(optimizer, [part], learning_rate)
+                      for part in workspace.split(vector)]
+        for epoch in bar:
+            start = time.perf_counter()
+            loss_sum = correct = 0.0
+            for batch in minibatches(m, batch_size, shuffle_rng):
+                loss, accuracy = workspace.train_step(params, batch, optimizers, dropout,
+                                                      weight_decay)
+                iteration += 1
+                check_loss(loss, iteration, learning_rate, history, epoch=epoch)
+                loss_sum += loss * len(batch)
+                correct += round(accuracy * len(batch))
+            seconds += time.perf_counter() - start
+            history["epoch"].append(epoch)
+            history["loss"].append(loss_sum / m)
+            history["train_accuracy"].append(correct / m)
+            history["seconds"].append(seconds)
+            if validate:
+                history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
+            bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
+            if callback is not None:
+                callback(epoch, params, history)
+    return params, history
