@@ -40,6 +40,25 @@ def progress_bar(steps, description, unit, show):
     return tqdm(range(1, steps + 1), desc=description, unit=unit, disable=not show)
 
 
+def record(history, **values):
+    """Append each value to the list of that name in ``history``."""
+    for key, value in values.items():
+        history[key].append(value)
+
+
+def report(bar, loss, callback, step, params, history):
+    """Show the loss on the progress bar, then run ``callback(step, params, history)``.
+
+    Returns True when the callback asks the loop to stop (it returned True); the bar is
+    closed then, as at the end of a run.
+    """
+    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    stop = callback is not None and callback(step, params, history) is True
+    if stop:
+        bar.close()
+    return stop
+
+
 def gradient_descent_history(evaluate):
     """The empty history of ``gradient_descent`` (see its docstring for the keys)."""
     history = {"iteration": [], "loss": [], "train_accuracy": [], "seconds": []}

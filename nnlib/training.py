@@ -15,7 +15,7 @@ import numpy as np
 
 from .checks import check_choice, check_gradient_descent, check_train
 from .history import (TrainingDiverged, check_loss, gradient_descent_history, minibatches,
-                      progress_bar, train_history)
+                      progress_bar, record, report, train_history)
 from .losses import cross_entropy_from_logits, get_accuracy, get_predictions
 from .network import back_prop, forward_prop, predict, update_params
 from .optimizers import make_optimizer
@@ -72,21 +72,18 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
         start = time.perf_counter()
         activations = forward_prop(X, params)
         loss = cross_entropy_from_logits(activations[f"Z{L}"], y)
-        history["iteration"].append(iteration)
-        history["loss"].append(loss)
-        history["train_accuracy"].append(get_accuracy(get_predictions(activations[f"A{L}"]), y))
-        history["seconds"].append(seconds + time.perf_counter() - start)
+        accuracy = get_accuracy(get_predictions(activations[f"A{L}"]), y)
+        record(history, iteration=iteration, loss=loss, train_accuracy=accuracy,
+               seconds=seconds + time.perf_counter() - start)  # completed below
         check_loss(loss, iteration, learning_rate, history)
         grads = back_prop(activations, params, y)
         params = update_params(params, grads, learning_rate)
         seconds += time.perf_counter() - start
         history["seconds"][-1] = seconds
         if evaluate and (iteration % eval_every == 0 or iteration == iterations):
-            history["test_iteration"].append(iteration)
-            history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        if callback is not None and callback(iteration, params, history):
-            bar.close()
+            record(history, test_iteration=iteration,
+                   test_accuracy=get_accuracy(predict(X_test, params), y_test))
+        if report(bar, loss, callback, iteration, params, history):
             break
     return params, history
 
@@ -115,7 +112,7 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     ``seconds``, the cumulative training time (validation excluded).
 
     ``callback(epoch, params, history)``, when given, runs after each epoch, outside the timed
-    part: a live plot or a benchmark can use it (params are the arrays being trained).
+    part (params are the arrays being trained); when it returns True, training stops there.
 
     ``engine="fast"`` runs ``nnlib.fast.train``: the same maths, the same shuffles and masks,
     faster, with other rounding. Raises ``TrainingDiverged`` (with the history of the finished
@@ -155,13 +152,9 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
             loss_sum += loss * len(batch)
             correct += int(np.count_nonzero(get_predictions(activations[f"A{L}"]) == y_t))
         seconds += time.perf_counter() - start
-        history["epoch"].append(epoch)
-        history["loss"].append(loss_sum / m)
-        history["train_accuracy"].append(correct / m)
-        history["seconds"].append(seconds)
+        record(history, epoch=epoch, loss=loss_sum / m, train_accuracy=correct / m, seconds=seconds)
         if validate:
-            history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
-        bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
-        if callback is not None:
-            callback(epoch, params, history)
+            record(history, val_accuracy=get_accuracy(predict(X_val, params), y_val))
+        if report(bar, loss_sum / m, callback, epoch, params, history):
+            break
     return params, history

@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 from ..checks import check_gradient_descent, check_train
-from ..history import check_loss, gradient_descent_history, minibatches, progress_bar, train_history
+from ..history import (check_loss, gradient_descent_history, minibatches, progress_bar, record,
+                       report, train_history)
 from ..losses import get_accuracy
 from ..network import predict
 from ..optimizers import make_optimizer
@@ -37,21 +38,17 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
         for iteration in bar:
             start = time.perf_counter()
             loss, accuracy, grads = workspace.gradients(params)
-            history["iteration"].append(iteration)
-            history["loss"].append(loss)
-            history["train_accuracy"].append(accuracy)
-            history["seconds"].append(seconds + time.perf_counter() - start)
+            record(history, iteration=iteration, loss=loss, train_accuracy=accuracy,
+                   seconds=seconds + time.perf_counter() - start)  # completed below
             check_loss(loss, iteration, learning_rate, history)
             for key, value in params.items():
                 value -= learning_rate * grads[f"d{key}"]  # in place: no new arrays per step
             seconds += time.perf_counter() - start
             history["seconds"][-1] = seconds
             if evaluate and (iteration % eval_every == 0 or iteration == iterations):
-                history["test_iteration"].append(iteration)
-                history["test_accuracy"].append(get_accuracy(predict(X_test, params), y_test))
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            if callback is not None and callback(iteration, params, history):
-                bar.close()
+                record(history, test_iteration=iteration,
+                       test_accuracy=get_accuracy(predict(X_test, params), y_test))
+            if report(bar, loss, callback, iteration, params, history):
                 break
     return params, history
 
@@ -86,13 +83,9 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
                 loss_sum += loss * len(batch)
                 correct += round(accuracy * len(batch))
             seconds += time.perf_counter() - start
-            history["epoch"].append(epoch)
-            history["loss"].append(loss_sum / m)
-            history["train_accuracy"].append(correct / m)
-            history["seconds"].append(seconds)
+            record(history, epoch=epoch, loss=loss_sum / m, train_accuracy=correct / m, seconds=seconds)
             if validate:
-                history["val_accuracy"].append(get_accuracy(predict(X_val, params), y_val))
-            bar.set_postfix(loss=f"{loss_sum / m:.4f}", refresh=False)
-            if callback is not None:
-                callback(epoch, params, history)
+                record(history, val_accuracy=get_accuracy(predict(X_val, params), y_val))
+            if report(bar, loss_sum / m, callback, epoch, params, history):
+                break
     return params, history
