@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg
 
 .PHONY: venv test unit nbval book lab train bench clean
 
@@ -15,17 +14,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-## test: build the book, then run the unit, property, notebook (strict nbval) and browser tests
+## test: build the book, then run the unit, property, notebook (strict nbval) and browser tests:
+## `pytest --nbval`, configured in pyproject.toml (testpaths tests and book, nbval's options)
 test: book
-	$(PY) -m pytest $(NBVAL) tests book
+	$(PY) -m pytest --nbval
 
 ## unit: the tests of nnlib only (fast)
 unit: venv
 	$(PY) -m pytest tests
 
-## nbval: re-run every chapter and compare with its stored outputs
+## nbval: re-run every chapter and compare with its stored outputs (strict, sanitised)
 nbval: venv
-	$(PY) -m pytest $(NBVAL) book
+	$(PY) -m pytest --nbval book
 
 ## book: build the HTML book offline into book/_build/html (notebooks are stored executed)
 book: venv

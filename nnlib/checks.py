@@ -1,8 +1,9 @@
 """Validation at the public boundary: one place, one message style.
 
-Every public function of nnlib calls these before doing any maths, so a wrong shape or dtype
-becomes a ``ValueError`` that names the problem and the values involved, instead of a NumPy
-traceback three frames deep. Inner code trusts its inputs.
+Every public function of nnlib calls these before doing any maths, so a wrong
+shape or dtype becomes a ``ValueError`` that names the problem and the values
+involved, instead of a NumPy traceback three frames deep. Inner code trusts its
+inputs.
 """
 import math
 from numbers import Integral, Real
@@ -13,65 +14,79 @@ from .optimizers import OPTIMIZERS
 
 
 def check_layer_dims(layer_dims):
-    """Return ``layer_dims`` as a list of ints: at least two sizes, all positive."""
+    """Return ``layer_dims`` as a list of at least two positive ints."""
     try:
         dims = list(layer_dims)
     except TypeError:
-        raise ValueError(f"layer_dims must be a list of layer sizes such as [784, 10, 10], got {layer_dims!r}") from None
+        raise ValueError("layer_dims must be a list of layer sizes such as "
+                         f"[784, 10, 10], got {layer_dims!r}") from None
     if len(dims) < 2:
         raise ValueError(
-            f"layer_dims needs at least 2 sizes (inputs and outputs), got {dims}; "
-            "for example [784, 10, 10]")
+            "layer_dims needs at least 2 sizes (inputs and outputs), got "
+            f"{dims}; for example [784, 10, 10]")
     for l, n in enumerate(dims):
         if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
-            raise ValueError(f"layer_dims[{l}] must be a positive integer, got {n!r} in {dims}")
+            raise ValueError(f"layer_dims[{l}] must be a positive integer, "
+                             f"got {n!r} in {dims}")
     return [int(n) for n in dims]
 
 
 def check_learning_rate(learning_rate):
     """Return ``learning_rate`` as a float, positive and finite."""
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real) \
+    if isinstance(learning_rate, bool) \
+            or not isinstance(learning_rate, Real) \
             or not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+        raise ValueError("learning_rate must be a positive finite number, "
+                         f"got {learning_rate!r}")
     return float(learning_rate)
 
 
 def check_positive_int(value, name, minimum=1):
     """Return ``value`` as an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, Integral) \
+            or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, "
+                         f"got {value!r}")
     return int(value)
 
 
 def check_X(X, n_0=None, name="X"):
     """Check that X is a 2-D floating array of shape (n_0, m) with m >= 1."""
     if not isinstance(X, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array of shape (n_0, m), got {type(X).__name__}")
+        raise ValueError(f"{name} must be a NumPy array of shape (n_0, m), "
+                         f"got {type(X).__name__}")
     if X.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D with one example per column, shape (n_0, m); got shape {X.shape}")
+            f"{name} must be 2-D with one example per column, shape (n_0, m); "
+            f"got shape {X.shape}")
     if not np.issubdtype(X.dtype, np.floating):
         raise ValueError(
-            f"{name} must hold floats (float32 or float64), got dtype {X.dtype}; "
-            f"scale pixels with {name}.astype(np.float32) / 255")
+            f"{name} must hold floats (float32 or float64), got dtype "
+            f"{X.dtype}; scale pixels with {name}.astype(np.float32) / 255")
     if X.shape[1] == 0:
         raise ValueError(f"{name} has no columns (examples): shape {X.shape}")
     if n_0 is not None and X.shape[0] != n_0:
-        raise ValueError(f"{name} has {X.shape[0]} rows but layer 1 expects {n_0}")
+        raise ValueError(f"{name} has {X.shape[0]} rows but layer 1 expects "
+                         f"{n_0}")
     return X
 
 
 def check_labels(y, m=None, num_classes=None, name="y"):
     """Check integer labels y of shape (m,) with values in [0, num_classes)."""
     if not isinstance(y, np.ndarray):
-        raise ValueError(f"{name} must be a NumPy array of integer labels, got {type(y).__name__}")
+        raise ValueError(f"{name} must be a NumPy array of integer labels, "
+                         f"got {type(y).__name__}")
     if y.ndim != 1:
-        hint = " (integer labels, not the one-hot matrix Y)" if y.ndim == 2 else ""
-        raise ValueError(f"{name} must be 1-D of shape (m,){hint}, got shape {y.shape}")
+        hint = (" (integer labels, not the one-hot matrix Y)"
+                if y.ndim == 2 else "")
+        raise ValueError(f"{name} must be 1-D of shape (m,){hint}, got shape "
+                         f"{y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer labels, got dtype {y.dtype}")
+        raise ValueError(f"{name} must hold integer labels, got dtype "
+                         f"{y.dtype}")
     if m is not None and y.shape[0] != m:
-        raise ValueError(f"{name} has {y.shape[0]} labels but X has {m} columns (examples)")
+        raise ValueError(f"{name} has {y.shape[0]} labels but X has {m} "
+                         "columns (examples)")
     if y.size and num_classes is not None:
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= num_classes:
@@ -83,9 +98,13 @@ def check_labels(y, m=None, num_classes=None, name="y"):
 
 
 def num_layers(params):
-    """L, the number of layers with weights, from a dict ``W1, b1, ..., WL, bL``."""
+    """L, the number of layers with weights.
+
+    ``params`` is a dict ``W1, b1, ..., WL, bL``.
+    """
     if not isinstance(params, dict):
-        raise ValueError(f"params must be a dict with keys W1, b1, ..., got {type(params).__name__}")
+        raise ValueError("params must be a dict with keys W1, b1, ..., got "
+                         f"{type(params).__name__}")
     L = sum(1 for key in params if key.startswith("W"))
     expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
     if L == 0 or set(params) != expected:
@@ -95,67 +114,88 @@ def num_layers(params):
 
 
 def check_params(params):
-    """Check consecutive shapes ``W_l: (n_l, n_{l-1})``, ``b_l: (n_l, 1)``; return layer_dims."""
+    """Check consecutive shapes ``W_l: (n_l, n_{l-1})``, ``b_l: (n_l, 1)``.
+
+    Returns layer_dims.
+    """
     L = num_layers(params)
     dims = [None]
     for l in range(1, L + 1):
         W, b = params[f"W{l}"], params[f"b{l}"]
         for key, array in ((f"W{l}", W), (f"b{l}", b)):
             if not isinstance(array, np.ndarray) or array.ndim != 2:
-                raise ValueError(f"{key} must be a 2-D array, got {getattr(array, 'shape', type(array).__name__)}")
+                raise ValueError(
+                    f"{key} must be a 2-D array, got "
+                    f"{getattr(array, 'shape', type(array).__name__)}")
             if not np.issubdtype(array.dtype, np.floating):
-                raise ValueError(f"{key} must hold floats, got dtype {array.dtype}")
+                raise ValueError(f"{key} must hold floats, got dtype "
+                                 f"{array.dtype}")
         if l == 1:
             dims[0] = W.shape[1]
         elif W.shape[1] != dims[-1]:
             raise ValueError(
-                f"W{l} has shape {W.shape} but layer {l - 1} has {dims[-1]} units: "
-                f"expected ({W.shape[0]}, {dims[-1]})")
+                f"W{l} has shape {W.shape} but layer {l - 1} has "
+                f"{dims[-1]} units: expected ({W.shape[0]}, {dims[-1]})")
         if b.shape != (W.shape[0], 1):
-            raise ValueError(f"b{l} has shape {b.shape} but W{l} has shape {W.shape}: expected ({W.shape[0]}, 1)")
+            raise ValueError(f"b{l} has shape {b.shape} but W{l} has shape "
+                             f"{W.shape}: expected ({W.shape[0]}, 1)")
         dims.append(W.shape[0])
     return dims
 
 
 def check_fraction(value, name):
     """Return ``value`` as a float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) \
-            or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, Real) \
+            or not math.isfinite(value) or not 0 <= value < 1:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
 
 def check_dropout(dropout, rng):
-    """Return ``dropout`` as a float in [0, 1); a dropout above 0 needs a np.random.Generator."""
+    """Return ``dropout`` as a float in [0, 1).
+
+    A dropout above 0 needs ``rng``, a np.random.Generator.
+    """
     dropout = check_fraction(dropout, "dropout")
     if dropout and not isinstance(rng, np.random.Generator):
-        raise ValueError(f"dropout={dropout} draws its masks from rng, which must be a "
-                         f"np.random.Generator such as np.random.default_rng(0); got {rng!r}")
+        raise ValueError(f"dropout={dropout} draws its masks from rng, which "
+                         "must be a np.random.Generator such as "
+                         f"np.random.default_rng(0); got {rng!r}")
     return dropout
 
 
 def check_weight_decay(value):
     """Return ``value`` as a float >= 0, finite."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError("weight_decay must be a finite number >= 0, "
+                         f"got {value!r}")
     return float(value)
 
 
 def check_choice(value, choices, name):
     """Return ``value`` if it is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise ValueError(f"{name} must be one of "
+                         f"{', '.join(map(repr, choices))}; got {value!r}")
     return value
 
 
 def check_training_data(X, y, layer_dims, name="X"):
-    """Validate a training or evaluation pair against the network's first and last layer sizes."""
+    """Validate a training or evaluation pair against the network.
+
+    X must match the first layer's size, y the last layer's.
+    """
     check_X(X, layer_dims[0], name=name)
-    check_labels(y, m=X.shape[1], num_classes=layer_dims[-1], name="y" if name == "X" else f"y{name[1:]}")
+    check_labels(y, m=X.shape[1], num_classes=layer_dims[-1],
+                 name="y" if name == "X" else f"y{name[1:]}")
 
 
 def check_pair(X, y, layer_dims, name):
-    """Validate an optional evaluation pair (both given, or neither); True when given."""
+    """Validate an optional evaluation pair (both given, or neither).
+
+    Returns True when it is given.
+    """
     if (X is None) != (y is None):
         raise ValueError(f"give both {name} and y{name[1:]}, or neither")
     if X is not None:
@@ -163,11 +203,12 @@ def check_pair(X, y, layer_dims, name):
     return X is not None
 
 
-def check_gradient_descent(X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test):
+def check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
+                           eval_every, X_test, y_test):
     """The arguments of ``gradient_descent`` (both engines), checked once.
 
-    Returns ``(layer_dims, learning_rate, iterations, eval_every, evaluate)``, where
-    ``evaluate`` says whether test accuracy is recorded.
+    Returns ``(layer_dims, learning_rate, iterations, eval_every, evaluate)``,
+    where ``evaluate`` says whether test accuracy is recorded.
     """
     dims = check_layer_dims(layer_dims)
     learning_rate = check_learning_rate(learning_rate)
@@ -178,12 +219,14 @@ def check_gradient_descent(X, y, layer_dims, learning_rate, iterations, eval_eve
     return dims, learning_rate, iterations, eval_every, evaluate
 
 
-def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay,
-                dropout, X_val, y_val):
+def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
+                weight_decay, dropout, X_val, y_val):
     """The arguments of ``train`` (both engines), checked once.
 
-    ``learning_rate=None`` becomes the optimiser's default. Returns ``(layer_dims, epochs, batch_size, learning_rate, weight_decay, dropout,
-    validate)``, where ``validate`` says whether validation accuracy is recorded.
+    ``learning_rate=None`` becomes the optimiser's default. Returns
+    ``(layer_dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+    validate)``, where ``validate`` says whether validation accuracy is
+    recorded.
     """
     dims = check_layer_dims(layer_dims)
     epochs = check_positive_int(epochs, "epochs")
@@ -196,4 +239,5 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, 
     dropout = check_fraction(dropout, "dropout")
     check_training_data(X, y, dims)
     validate = check_pair(X_val, y_val, dims, "X_val")
-    return dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate
+    return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+            validate)

@@ -89,7 +89,8 @@ def build_parser():
              "them; fast: nnlib.fast, the same maths on preallocated buffers and two cores, "
              "several times faster. Both train the same network; their results differ only "
              "by rounding")
-    add("--seed", type=int, default=0, help="seed of the initialisation (and of the shuffling)")
+    add("--seed", type=int, default=0,
+        help="seed of the initialisation (and of the shuffles and dropout masks)")
     add("--data-dir", default=None,
         help="folder with the MNIST files (default: $NNLIB_DATA_DIR, else the cache)")
     add("--json", action="store_true", help="print one JSON object on stdout and nothing else")

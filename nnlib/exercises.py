@@ -11,6 +11,7 @@ The reader's function gets copies of the inputs: a function that changes its inp
 is reported, because nnlib's functions never do.
 """
 import functools
+import textwrap
 import warnings
 
 import numpy as np
@@ -34,7 +35,8 @@ __all__ = [
 class CheckResult:
     """What a checker found: ``passed`` (also its truth value) and a plain-words ``message``.
 
-    Its repr is the message, so a notebook cell that ends with a check shows only that text.
+    Its repr is the message, so a notebook cell that ends with a check shows only that text,
+    wrapped to the width of the book's code column.
     """
 
     def __init__(self, passed, message):
@@ -45,7 +47,7 @@ class CheckResult:
         return self.passed
 
     def __repr__(self):
-        return self.message
+        return textwrap.fill(self.message, width=79, break_long_words=False)
 
 
 class _Failure(Exception):
@@ -511,27 +513,42 @@ def check_linear_backward(fn):
     """
     rng = np.random.default_rng(8)
     cases = list(_gradient_cases(rng, 12))
+    # A square W second, right after the 1 x 1 case: W @ dZ instead of W.T @ dZ, or a
+    # transposed dW, then gives numbers to explain rather than a shape error.
+    cases[1], cases[2] = cases[2], cases[1]
     for i, (dZ, A_prev) in enumerate(cases):
         m = dZ.shape[1]
         W = None if i % 4 == 3 else rng.standard_normal((dZ.shape[0], A_prev.shape[0])).astype(dZ.dtype)
-        on = (f"dZ: {dZ.shape}, A_prev: {A_prev.shape}, "
-              f"W: {None if W is None else W.shape} {dZ.dtype}")
+        if W is None:  # the hint rides in the input's description: an error on W = None needs it
+            on = (f"dZ: {dZ.shape}, A_prev: {A_prev.shape} {dZ.dtype} and W = None (layer 1, whose "
+                  "dA_prev would be the gradient for the pixels: return None for it)")
+        else:
+            on = f"dZ: {dZ.shape}, A_prev: {A_prev.shape}, W: {W.shape} {dZ.dtype}"
         dA_prev, dW, db = _expect_tuple(_call_on_copies(fn, on, dZ=dZ, A_prev=A_prev, W=W),
                                         ("dA_prev", "dW", "db"), on)
         expected_dA, expected_dW, expected_db = linear_backward(dZ, A_prev, W)
         mean = _mean_hint(m)
         if W is None:
             if dA_prev is not None:
-                raise _Failure(f"returned a dA_prev for {on}, expected None when W is None "
-                               "(layer 1 computes no gradient for the pixels)")
+                raise _Failure(f"returned a dA_prev for {on}, expected None")
         else:
-            _expect_array(dA_prev, expected_dA, on, "dA_prev", lambda index, dA: "dA_prev = W.T @ dZ",
+            def dA_hint(index, dA, W=W, dZ=dZ, m=m, expected=expected_dA):
+                if W.shape[0] == W.shape[1] and _close(dA, W @ dZ):
+                    return "that is W @ dZ: transpose W, dA_prev = W.T @ dZ"
+                if m > 1 and _close(dA * m, expected):
+                    return "dA_prev = W.T @ dZ has no 1/m: only dW and db are means over the examples"
+                return "dA_prev = W.T @ dZ"
+            _expect_array(dA_prev, expected_dA, on, "dA_prev", dA_hint,
                           lambda shape: "dA_prev has the shape of A_prev, (n_{l-1}, m): W.T @ dZ")
-        _expect_array(dW, expected_dW, on, "dW",
-                      lambda index, dW: mean(index, dW, expected_dW) or "dW = dZ @ A_prev.T / m",
+
+        def dW_hint(index, dW, expected=expected_dW):
+            if dW.shape == expected.T.shape and _close(dW, expected.T):
+                return "that is dW transposed: dW = dZ @ A_prev.T / m has the shape of W, (n_l, n_{l-1})"
+            return mean(index, dW, expected) or "dW = dZ @ A_prev.T / m"
+        _expect_array(dW, expected_dW, on, "dW", dW_hint,
                       lambda shape: "dW has the shape of W, (n_l, n_{l-1}): dZ @ A_prev.T")
-        _expect_array(db, expected_db, on, "db", lambda index, db: mean(index, db, expected_db),
-                      _db_shape_hint(dZ.shape[0]))
+        _expect_array(db, expected_db, on, "db", lambda index, db: mean(index, db, expected_db) or
+                      "db[k, 0] is the mean of row k of dZ", _db_shape_hint(dZ.shape[0]))
     return _passed("the book's dA_prev, dW and db", [dZ.shape for dZ, _ in cases],
                    [np.float32, np.float64], "W = None included")
 

@@ -1,8 +1,9 @@
-"""What the training loops of both engines share: shuffled mini-batches, the history they
-return, the progress bar, and the error raised when the loss stops being finite.
+"""What the training loops of both engines share: shuffled mini-batches, the
+history they return, the progress bar, and the error raised when the loss stops
+being finite.
 
-``nnlib.training`` (the loops the book derives) and ``nnlib.fast`` (the engine) both use it,
-so the two return the same history and fail the same way.
+``nnlib.training`` (the loops the book derives) and ``nnlib.fast`` (the
+engine) both use it, so the two return the same history and fail the same way.
 """
 import math
 
@@ -10,7 +11,10 @@ from tqdm.auto import tqdm
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite. ``history`` holds what was recorded until then."""
+    """The loss became NaN or infinite.
+
+    ``history`` holds what was recorded until then.
+    """
 
     def __init__(self, message, history):
         super().__init__(message)
@@ -18,26 +22,39 @@ class TrainingDiverged(RuntimeError):
 
 
 def check_loss(loss, iteration, learning_rate, history, epoch=None):
-    """Raise ``TrainingDiverged`` when ``loss`` is NaN or infinite (history as recorded so far)."""
+    """Raise ``TrainingDiverged`` when ``loss`` is NaN or infinite.
+
+    The error carries ``history``, as recorded so far.
+    """
     if math.isfinite(loss):
         return
-    where = f"iteration {iteration}" + (f" (epoch {epoch})" if epoch is not None else "")
+    where = f"iteration {iteration}" + (
+        f" (epoch {epoch})" if epoch is not None else "")
     raise TrainingDiverged(
-        f"the loss became {loss} at {where} with learning_rate={learning_rate}; "
-        f"the steps are too large: try a smaller learning rate, such as {learning_rate / 10:g}",
+        f"the loss became {loss} at {where} with "
+        f"learning_rate={learning_rate}; the steps are too large: try a "
+        f"smaller learning rate, such as {learning_rate / 10:g}",
         history)
 
 
 def minibatches(m, batch_size, rng):
-    """The columns of each mini-batch X^{t} of one epoch: a new shuffle of 0..m-1 from ``rng``,
-    cut into arrays of ``batch_size`` indices (the last one may be smaller)."""
+    """The columns of each mini-batch X^{t} of one epoch.
+
+    A new shuffle of 0..m-1 from ``rng``, cut into arrays of ``batch_size``
+    indices (the last one may be smaller).
+    """
     order = rng.permutation(m)
-    return [order[first:first + batch_size] for first in range(0, m, batch_size)]
+    return [order[first:first + batch_size]
+            for first in range(0, m, batch_size)]
 
 
 def progress_bar(steps, description, unit, show):
-    """A tqdm bar over 1..steps (a text bar in a terminal, a widget in Jupyter); off unless ``show``."""
-    return tqdm(range(1, steps + 1), desc=description, unit=unit, disable=not show)
+    """A tqdm bar over 1..steps; off unless ``show``.
+
+    A text bar in a terminal, a widget in Jupyter.
+    """
+    return tqdm(range(1, steps + 1), desc=description, unit=unit,
+                disable=not show)
 
 
 def record(history, **values):
@@ -47,10 +64,12 @@ def record(history, **values):
 
 
 def report(bar, loss, callback, step, params, history):
-    """Show the loss on the progress bar, then run ``callback(step, params, history)``.
+    """Show the loss on the progress bar, then run the callback.
 
-    Returns True when the callback asks the loop to stop (it returned True); the bar is
-    closed then, as at the end of a run.
+    The callback is called as ``callback(step, params, history)``.
+
+    Returns True when the callback asks the loop to stop (it returned True);
+    the bar is closed then, as at the end of a run.
     """
     bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
     stop = callback is not None and callback(step, params, history) is True
@@ -60,8 +79,12 @@ def report(bar, loss, callback, step, params, history):
 
 
 def gradient_descent_history(evaluate):
-    """The empty history of ``gradient_descent`` (see its docstring for the keys)."""
-    history = {"iteration": [], "loss": [], "train_accuracy": [], "seconds": []}
+    """The empty history of ``gradient_descent``.
+
+    Its docstring lists the keys.
+    """
+    history = {"iteration": [], "loss": [], "train_accuracy": [],
+               "seconds": []}
     if evaluate:
         history.update(test_iteration=[], test_accuracy=[])
     return history

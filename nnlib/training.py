@@ -1,22 +1,25 @@
 """Training loops (chapters "Training" and "Faster training").
 
-``gradient_descent`` is the article's full-batch loop; ``train`` is the mini-batch loop with
-the optimisers of ``nnlib.optimizers``, L2 weight decay and dropout. Each step is the book's
-functions, in the order the chapters derive them: ``forward_prop``, the loss
-``cross_entropy_from_logits``, ``back_prop``, then ``update_params`` or the optimiser's step.
+``gradient_descent`` is the article's full-batch loop; ``train`` is the
+mini-batch loop with the optimisers of ``nnlib.optimizers``, L2 weight decay
+and dropout. Each step is the book's functions, in the order the chapters
+derive them: ``forward_prop``, the loss ``cross_entropy_from_logits``,
+``back_prop``, then ``update_params`` or the optimiser's step.
 
-``engine="fast"`` hands the whole run to ``nnlib.fast``, which computes the same maths on
-preallocated buffers and two cores (chapter "Making it fast"), with other rounding; that is
-the first line of each loop, and the rest of the source below is exactly what runs by default.
+``engine="fast"`` hands the whole run to ``nnlib.fast``, which computes the
+same maths on preallocated buffers and two cores (chapter "Making it fast"),
+with other rounding; that is the first line of each loop, and the rest of the
+source below is exactly what runs by default.
 """
 import time
 
 import numpy as np
 
 from .checks import check_choice, check_gradient_descent, check_train
-from .history import (TrainingDiverged, check_loss, gradient_descent_history, minibatches,
-                      progress_bar, record, report, train_history)
-from .losses import cross_entropy_from_logits, get_accuracy, get_predictions
+from .history import (TrainingDiverged, check_loss, gradient_descent_history,
+                      minibatches, progress_bar, record, report, train_history)
+from .losses import (cross_entropy_from_logits, get_accuracy,
+                     get_predictions)
 from .network import back_prop, forward_prop, predict, update_params
 from .optimizers import make_optimizer
 from .params import init_params
@@ -24,7 +27,8 @@ from .regularization import l2_gradient
 
 ENGINES = ("plain", "fast")
 
-__all__ = ["ENGINES", "TrainingDiverged", "gradient_descent", "predict", "train"]
+__all__ = ["ENGINES", "TrainingDiverged", "gradient_descent", "predict",
+           "train"]
 
 
 def _fast(engine):
@@ -32,37 +36,45 @@ def _fast(engine):
     return check_choice(engine, ENGINES, "engine") == "fast"
 
 
-def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, init="he", seed=0,
-                     X_test=None, y_test=None, eval_every=0, progress=True, callback=None,
+def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
+                     init="he", seed=0, X_test=None, y_test=None,
+                     eval_every=0, progress=True, callback=None,
                      engine="plain"):
     """Full-batch gradient descent, the article's training loop.
 
-    X: (n_0, m) float32 or float64 (the parameters take X's dtype); y: (m,) integer labels;
-    layer_dims: [n_0, n_1, ..., n_L]. Each iteration runs the forward pass on all m examples,
-    back-propagates, then W_l <- W_l - α dW_l and b_l <- b_l - α db_l.
+    X: (n_0, m) float32 or float64 (the parameters take X's dtype); y: (m,)
+    integer labels; layer_dims: [n_0, n_1, ..., n_L]. Each iteration runs the
+    forward pass on all m examples, back-propagates, then W_l <- W_l - α dW_l
+    and b_l <- b_l - α db_l.
 
-    Returns ``(params, history)``. ``history`` holds equal-length lists ``iteration``,
-    ``loss`` and ``train_accuracy``, measured on the training data from each iteration's
-    forward pass, so *before* that iteration's update (the final parameters are one step
-    further on), and ``seconds``, the cumulative training time after each iteration
-    (test evaluation excluded). With ``X_test, y_test`` and ``eval_every=k > 0`` it also holds
-    ``test_iteration`` and ``test_accuracy``: the accuracy of the parameters after the
-    update of every k-th iteration (and after the last one).
+    Returns ``(params, history)``. ``history`` holds equal-length lists
+    ``iteration``, ``loss`` and ``train_accuracy``, measured on the training
+    data from each iteration's forward pass, so *before* that iteration's
+    update (the final parameters are one step further on), and ``seconds``, the
+    cumulative training time after each iteration (test evaluation excluded).
+    With ``X_test, y_test`` and ``eval_every=k > 0`` it also holds
+    ``test_iteration`` and ``test_accuracy``: the accuracy of the parameters
+    after the update of every k-th iteration (and after the last one).
 
-    ``callback(iteration, params, history)``, when given, runs after each iteration (and its
-    test evaluation), outside the timed part; when it returns True, training stops there and
-    the function returns as after the last iteration (the explorer's live plot and Stop).
+    ``callback(iteration, params, history)``, when given, runs after each
+    iteration (and its test evaluation), outside the timed part; when it
+    returns True, training stops there and the function returns as after the
+    last iteration (the explorer's live plot and Stop).
 
-    ``engine="fast"`` runs ``nnlib.fast.gradient_descent``: the same maths, faster, with other
-    rounding. Raises ``TrainingDiverged`` when the loss becomes NaN or infinite.
+    ``engine="fast"`` runs ``nnlib.fast.gradient_descent``: the same maths,
+    faster, with other rounding. Raises ``TrainingDiverged`` when the loss
+    becomes NaN or infinite.
     """
     if _fast(engine):
         from . import fast
-        return fast.gradient_descent(X, y, layer_dims, learning_rate, iterations, init=init,
-                                     seed=seed, X_test=X_test, y_test=y_test,
-                                     eval_every=eval_every, progress=progress, callback=callback)
-    dims, learning_rate, iterations, eval_every, evaluate = check_gradient_descent(
-        X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test)
+        return fast.gradient_descent(X, y, layer_dims, learning_rate,
+                                     iterations, init=init, seed=seed,
+                                     X_test=X_test, y_test=y_test,
+                                     eval_every=eval_every, progress=progress,
+                                     callback=callback)
+    dims, learning_rate, iterations, eval_every, evaluate = (
+        check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
+                               eval_every, X_test, y_test))
     L = len(dims) - 1
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
     history = gradient_descent_history(evaluate)
@@ -73,73 +85,91 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
         activations = forward_prop(X, params)
         loss = cross_entropy_from_logits(activations[f"Z{L}"], y)
         accuracy = get_accuracy(get_predictions(activations[f"A{L}"]), y)
-        record(history, iteration=iteration, loss=loss, train_accuracy=accuracy,
-               seconds=seconds + time.perf_counter() - start)  # completed below
+        # seconds: completed below, once the step is done
+        record(history, iteration=iteration, loss=loss,
+               train_accuracy=accuracy,
+               seconds=seconds + time.perf_counter() - start)
         check_loss(loss, iteration, learning_rate, history)
         grads = back_prop(activations, params, y)
         params = update_params(params, grads, learning_rate)
         seconds += time.perf_counter() - start
         history["seconds"][-1] = seconds
-        if evaluate and (iteration % eval_every == 0 or iteration == iterations):
+        if evaluate and (iteration % eval_every == 0
+                         or iteration == iterations):
             record(history, test_iteration=iteration,
-                   test_accuracy=get_accuracy(predict(X_test, params), y_test))
+                   test_accuracy=get_accuracy(predict(X_test, params),
+                                              y_test))
         if report(bar, loss, callback, iteration, params, history):
             break
     return params, history
 
 
-def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", learning_rate=None,
-          weight_decay=0.0, dropout=0.0, init="he", seed=0, X_val=None, y_val=None, progress=True,
-          callback=None, engine="plain"):
-    """Mini-batch training with SGD, momentum or Adam, L2 weight decay and dropout.
+def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
+          learning_rate=None, weight_decay=0.0, dropout=0.0, init="he", seed=0,
+          X_val=None, y_val=None, progress=True, callback=None,
+          engine="plain"):
+    """Mini-batch training: SGD, momentum or Adam, weight decay and dropout.
 
-    X: (n_0, m) float32 or float64; y: (m,) integer labels; layer_dims: [n_0, ..., n_L].
-    Each epoch shuffles the m examples (seeded) and cuts them into mini-batches X^{t} of
-    ``batch_size`` columns B (the last one may be smaller); each mini-batch takes one step of
-    ``optimizer`` ("sgd", "momentum" or "adam"; see nnlib.optimizers) on the gradient of
-    its mean cross-entropy plus (λ/2) sum_l ||W_l||², λ = ``weight_decay`` (coupled L2:
-    λ W_l is added to dW_l before the optimiser sees it; biases are not decayed).
-    ``learning_rate=None`` takes the optimiser's default (SGD and momentum 0.1, Adam 0.001).
-    ``dropout`` is the probability p of zeroing each hidden unit during training (inverted
-    dropout: kept units are scaled by 1 / (1 - p), so nothing changes at prediction).
-    ``seed`` seeds the initialisation, the shuffles and the dropout masks.
+    X: (n_0, m) float32 or float64; y: (m,) integer labels;
+    layer_dims: [n_0, ..., n_L]. Each epoch shuffles the m examples (seeded)
+    and cuts them into mini-batches X^{t} of ``batch_size`` columns B (the
+    last one may be smaller); each mini-batch takes one step of
+    ``optimizer`` ("sgd", "momentum" or "adam"; see nnlib.optimizers) on the
+    gradient of its mean cross-entropy plus (λ/2) sum_l ||W_l||²,
+    λ = ``weight_decay`` (coupled L2: λ W_l is added to dW_l before the
+    optimiser sees it; biases are not decayed).
+    ``learning_rate=None`` takes the optimiser's default (SGD and momentum
+    0.1, Adam 0.001). ``dropout`` is the probability p of zeroing each hidden
+    unit during training (inverted dropout: kept units are scaled by
+    1 / (1 - p), so nothing changes at prediction). ``seed`` seeds the
+    initialisation, the shuffles and the dropout masks.
 
-    Returns ``(params, history)``; history holds one entry per epoch in equal-length lists:
-    ``epoch``; ``loss``, the mean cross-entropy over the epoch's examples, each taken from
-    its mini-batch's forward pass (before that batch's step, with dropout, without the L2
-    term); ``train_accuracy``, the fraction of the epoch's examples classified correctly by
-    that same forward pass; ``val_accuracy`` after the epoch (when ``X_val, y_val`` are given);
-    ``seconds``, the cumulative training time (validation excluded).
+    Returns ``(params, history)``; history holds one entry per epoch in
+    equal-length lists: ``epoch``; ``loss``, the mean cross-entropy over the
+    epoch's examples, each taken from its mini-batch's forward pass (before
+    that batch's step, with dropout, without the L2 term); ``train_accuracy``,
+    the fraction of the epoch's examples classified correctly by that same
+    forward pass; ``val_accuracy`` after the epoch (when ``X_val, y_val`` are
+    given); ``seconds``, the cumulative training time (validation excluded).
 
-    ``callback(epoch, params, history)``, when given, runs after each epoch, outside the timed
-    part (params are the arrays being trained); when it returns True, training stops there.
+    ``callback(epoch, params, history)``, when given, runs after each epoch,
+    outside the timed part (params are the arrays being trained); when it
+    returns True, training stops there.
 
-    ``engine="fast"`` runs ``nnlib.fast.train``: the same maths, the same shuffles and masks,
-    faster, with other rounding. Raises ``TrainingDiverged`` (with the history of the finished
-    epochs) when a mini-batch's loss becomes NaN or infinite.
+    ``engine="fast"`` runs ``nnlib.fast.train``: the same maths, the same
+    shuffles and masks, faster, with other rounding. Raises
+    ``TrainingDiverged`` (with the history of the finished epochs) when a
+    mini-batch's loss becomes NaN or infinite.
     """
     if _fast(engine):
         from . import fast
-        return fast.train(X, y, layer_dims, epochs=epochs, batch_size=batch_size,
-                          optimizer=optimizer, learning_rate=learning_rate,
-                          weight_decay=weight_decay, dropout=dropout, init=init, seed=seed,
-                          X_val=X_val, y_val=y_val, progress=progress, callback=callback)
-    dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate = check_train(
-        X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay, dropout,
-        X_val, y_val)
+        return fast.train(X, y, layer_dims, epochs=epochs,
+                          batch_size=batch_size, optimizer=optimizer,
+                          learning_rate=learning_rate,
+                          weight_decay=weight_decay, dropout=dropout,
+                          init=init, seed=seed, X_val=X_val, y_val=y_val,
+                          progress=progress, callback=callback)
+    (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+     validate) = check_train(X, y, layer_dims, epochs, batch_size, optimizer,
+                             learning_rate, weight_decay, dropout, X_val,
+                             y_val)
     L, m = len(dims) - 1, X.shape[1]
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
-    keys = list(params)  # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
-    opt = make_optimizer(optimizer, [params[key] for key in keys], learning_rate)
+    # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
+    keys = list(params)
+    opt = make_optimizer(optimizer, [params[key] for key in keys],
+                         learning_rate)
     shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
     history = train_history(validate)
     seconds, iteration = 0.0, 0
-    bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch", progress)
+    bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch",
+                       progress)
     for epoch in bar:
         start = time.perf_counter()
         loss_sum = correct = 0.0
         for batch in minibatches(m, batch_size, shuffle_rng):
-            X_t, y_t = X[:, batch], y[batch]  # mini-batch X^{t}: (n_0, B), y^{t}: (B,)
+            # mini-batch X^{t}: (n_0, B), y^{t}: (B,)
+            X_t, y_t = X[:, batch], y[batch]
             activations = forward_prop(X_t, params, dropout, dropout_rng)
             loss = cross_entropy_from_logits(activations[f"Z{L}"], y_t)
             iteration += 1
@@ -147,14 +177,18 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
             grads = back_prop(activations, params, y_t)
             if weight_decay:
                 for l in range(1, L + 1):
-                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"], weight_decay)
+                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"],
+                                                   weight_decay)
             opt.step([grads[f"d{key}"] for key in keys])
             loss_sum += loss * len(batch)
-            correct += int(np.count_nonzero(get_predictions(activations[f"A{L}"]) == y_t))
+            correct += int(np.count_nonzero(
+                get_predictions(activations[f"A{L}"]) == y_t))
         seconds += time.perf_counter() - start
-        record(history, epoch=epoch, loss=loss_sum / m, train_accuracy=correct / m, seconds=seconds)
+        record(history, epoch=epoch, loss=loss_sum / m,
+               train_accuracy=correct / m, seconds=seconds)
         if validate:
-            record(history, val_accuracy=get_accuracy(predict(X_val, params), y_val))
+            record(history, val_accuracy=get_accuracy(predict(X_val, params),
+                                                      y_val))
         if report(bar, loss_sum / m, callback, epoch, params, history):
             break
     return params, history

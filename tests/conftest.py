@@ -1,4 +1,4 @@
-"""Shared fixtures: the real MNIST data (through NNLIB_DATA_DIR) and the hypothesis profiles."""
+"""Shared fixtures: the real MNIST data (through nnlib.load_mnist) and the hypothesis profiles."""
 import os
 from pathlib import Path
 
@@ -16,8 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def mnist():
-    """(X_train, y_train, X_test, y_test) from nnlib.load_mnist; skipped when no data folder is set."""
-    if not os.environ.get("NNLIB_DATA_DIR"):
-        pytest.skip("set NNLIB_DATA_DIR to the folder holding the MNIST files")
+    """(X_train, y_train, X_test, y_test) from nnlib.load_mnist(), as a reader loads them.
+
+    The files come from $NNLIB_DATA_DIR when it is set, else from the user cache, where
+    load_mnist downloads them (once, verified) when they are missing. The tests that run the
+    command line in a subprocess use this fixture first, so the subprocess finds the files.
+    """
     from nnlib import load_mnist
     return load_mnist()

@@ -12,7 +12,7 @@ from nnlib.images import center_digit, center_of_mass
 
 CHECKERS = [
     "check_scale_pixels", "check_relu", "check_linear_forward", "check_softmax", "check_one_hot",
-    "check_cross_entropy", "check_relu_backward", "check_layer_gradients", "check_numerical_gradient",
+    "check_cross_entropy", "check_relu_backward", "check_linear_backward", "check_numerical_gradient",
     "check_update_params", "check_confusion_matrix", "check_adam_step", "check_center_digit",
     "check_mean_and_spread", "check_bias_gradient",
 ]
@@ -28,9 +28,12 @@ def linear_forward(W, A_prev, b):
     return W @ A_prev + b
 
 
-def layer_gradients(dZ, A_prev):
+def linear_backward(dZ, A_prev, W):
     m = dZ.shape[1]
-    return dZ @ A_prev.T / m, np.sum(dZ, axis=1, keepdims=True) / m
+    dW = dZ @ A_prev.T / m
+    db = np.sum(dZ, axis=1, keepdims=True) / m
+    dA_prev = None if W is None else W.T @ dZ
+    return dA_prev, dW, db
 
 
 def adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
@@ -56,7 +59,7 @@ SOLUTIONS = {
     "check_one_hot": nnlib.one_hot,
     "check_cross_entropy": nnlib.cross_entropy,
     "check_relu_backward": nnlib.relu_backward,
-    "check_layer_gradients": layer_gradients,
+    "check_linear_backward": linear_backward,
     "check_numerical_gradient": nnlib.numerical_gradient,
     "check_update_params": nnlib.update_params,
     "check_confusion_matrix": nnlib.confusion_matrix,
@@ -83,7 +86,6 @@ def test_the_right_solution_passes(checker):
     solution = SOLUTIONS[checker]
     result = getattr(exercises, checker)(solution)
     assert result.passed and bool(result), result.message
-    assert repr(result) == result.message
     assert result.message.startswith(f"passed: {solution.__name__} matches ")
 
 
@@ -182,23 +184,44 @@ def relu_backward_mask_only(dA, Z):
     return Z > 0
 
 
-def layer_gradients_article_db(dZ, A_prev):
-    m = dZ.shape[1]
-    return dZ @ A_prev.T / m, np.sum(dZ) / m
+def linear_backward_article_db(dZ, A_prev, W):
+    dA_prev, dW, _ = linear_backward(dZ, A_prev, W)
+    return dA_prev, dW, np.sum(dZ) / dZ.shape[1]
 
 
-def layer_gradients_db_without_keepdims(dZ, A_prev):
-    m = dZ.shape[1]
-    return dZ @ A_prev.T / m, np.sum(dZ, axis=1) / m
+def linear_backward_db_without_keepdims(dZ, A_prev, W):
+    dA_prev, dW, _ = linear_backward(dZ, A_prev, W)
+    return dA_prev, dW, np.sum(dZ, axis=1) / dZ.shape[1]
 
 
-def layer_gradients_summed(dZ, A_prev):
-    return dZ @ A_prev.T, np.sum(dZ, axis=1, keepdims=True) / dZ.shape[1]
+def linear_backward_summed(dZ, A_prev, W):
+    dA_prev, _, db = linear_backward(dZ, A_prev, W)
+    return dA_prev, dZ @ A_prev.T, db
 
 
-def layer_gradients_dW_transposed(dZ, A_prev):
-    m = dZ.shape[1]
-    return A_prev @ dZ.T / m, np.sum(dZ, axis=1, keepdims=True) / m
+def linear_backward_dW_transposed(dZ, A_prev, W):
+    dA_prev, _, db = linear_backward(dZ, A_prev, W)
+    return dA_prev, A_prev @ dZ.T / dZ.shape[1], db
+
+
+def linear_backward_dA_prev_for_layer_1(dZ, A_prev, W):
+    dA_prev, dW, db = linear_backward(dZ, A_prev, W)
+    return np.zeros_like(A_prev) if W is None else dA_prev, dW, db
+
+
+def linear_backward_W_None_forgotten(dZ, A_prev, W):
+    _, dW, db = linear_backward(dZ, A_prev, W)
+    return W.T @ dZ, dW, db
+
+
+def linear_backward_W_not_transposed(dZ, A_prev, W):
+    _, dW, db = linear_backward(dZ, A_prev, W)
+    return None if W is None else W @ dZ, dW, db
+
+
+def linear_backward_dA_prev_averaged(dZ, A_prev, W):
+    dA_prev, dW, db = linear_backward(dZ, A_prev, W)
+    return None if W is None else dA_prev / dZ.shape[1], dW, db
 
 
 def numerical_gradient_forward(f, x, eps):
@@ -306,6 +329,12 @@ def adam_eps_inside_sqrt(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
     return W - learning_rate * (m / (1 - beta1 ** t)) / np.sqrt(v / (1 - beta2 ** t) + eps), m, v
 
 
+def linear_backward_with_np_dot_and_mean(dZ, A_prev, W):
+    dW = np.dot(dZ, A_prev.T) / A_prev.shape[1]
+    db = dZ.mean(axis=1, keepdims=True)
+    return (np.dot(W.T, dZ) if W is not None else None), dW, db
+
+
 def center_digit_truncated(image):
     rows, cols = center_of_mass(image) if image.any() else (14, 14)
     return np.roll(image, (int(14 - rows), int(14 - cols)), axis=(0, 1))
@@ -361,11 +390,22 @@ MISTAKES = [
     ("check_relu_backward", relu_backward_at_zero, ["dZ[0, 0] = ", "expected 0",
                                                     "Z[0, 0] = 0: the derivative at 0 is taken as 0"]),
     ("check_relu_backward", relu_backward_mask_only, ["dtype bool", "do not return the mask"]),
-    ("check_layer_gradients", layer_gradients_article_db, ["db of shape (), expected (1, 1)",
+    ("check_linear_backward", linear_backward_article_db, ["db of shape (), expected (1, 1)",
                                                            "the article's bug"]),
-    ("check_layer_gradients", layer_gradients_db_without_keepdims, ["db of shape (1,)", "keepdims=True"]),
-    ("check_layer_gradients", layer_gradients_summed, ["dW[0, 0] = ", "divide by m"]),
-    ("check_layer_gradients", layer_gradients_dW_transposed, ["dW of shape (2, 3), expected (3, 2)"]),
+    ("check_linear_backward", linear_backward_db_without_keepdims, ["db of shape (1,)", "keepdims=True"]),
+    ("check_linear_backward", linear_backward_summed, ["dW[0, 0] = ", "sum over the m = 3 examples",
+                                                       "divide by m"]),
+    ("check_linear_backward", linear_backward_dW_transposed, ["dW[0, 1] = ", "that is dW transposed",
+                                                              "dW = dZ @ A_prev.T / m"]),
+    ("check_linear_backward", linear_backward_dA_prev_for_layer_1, ["returned a dA_prev for ",
+                                                                    "W = None (layer 1",
+                                                                    "return None for it), expected None"]),
+    ("check_linear_backward", linear_backward_W_None_forgotten, [
+        "raised AttributeError: 'NoneType' object has no attribute 'T'", "W = None (layer 1",
+        "return None for it"]),
+    ("check_linear_backward", linear_backward_W_not_transposed, ["dA_prev[0, 0] = ", "that is W @ dZ",
+                                                                 "dA_prev = W.T @ dZ"]),
+    ("check_linear_backward", linear_backward_dA_prev_averaged, ["dA_prev[0, 0] = ", "has no 1/m"]),
     ("check_numerical_gradient", numerical_gradient_forward, ["grad[0] = ", "forward difference",
                                                               "central differences"]),
     ("check_numerical_gradient", numerical_gradient_not_restored, ["left x changed", "put each entry back"]),
@@ -410,6 +450,7 @@ def test_every_checker_has_a_typical_mistake():
 
 @pytest.mark.parametrize("checker, right", [
     ("check_numerical_gradient", numerical_gradient_restored_within_rounding),
+    ("check_linear_backward", linear_backward_with_np_dot_and_mean),
     ("check_center_digit", center_digit_with_roll),
 ])
 def test_an_equally_good_variant_passes(checker, right):
@@ -440,6 +481,15 @@ def test_an_exception_is_reported_with_its_input():
 def test_messages_are_the_same_on_every_call(checker, wrong):
     check = getattr(exercises, checker)
     assert check(wrong).message == check(wrong).message
+
+
+@pytest.mark.parametrize("checker, fn", [(c, w) for c, w, _ in MISTAKES[::2]] + list(SOLUTIONS.items()))
+def test_a_result_shows_its_message_in_lines_that_fit_the_book(checker, fn):
+    """A notebook cell that ends with a check shows the message, wrapped at 79 characters."""
+    result = getattr(exercises, checker)(fn)
+    lines = repr(result).split("\n")
+    assert " ".join(lines) == result.message
+    assert max(len(line) for line in lines) <= 79, repr(result)
 
 
 def test_a_naive_softmax_is_checked_without_printing_warnings():

@@ -1,7 +1,9 @@
-"""nnlib.workspace: the fast pass computes what forward_prop and back_prop compute."""
+"""nnlib.fast: the Workspace computes what forward_prop and back_prop compute, the fast
+engine's loops train the same network as the plain ones, and they really run on the fast path."""
 import gc
 import os
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -9,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
-from nnlib import back_prop, cross_entropy, forward_prop, get_accuracy, get_predictions, init_params, one_hot
-from nnlib import worker
-from nnlib import workspace as workspace_module
-from nnlib.optimizers import SGD
-from nnlib.workspace import Workspace, flatten_params
+import nnlib
+import nnlib.fast
+from nnlib import back_prop, cross_entropy_from_logits, forward_prop, get_accuracy, get_predictions, init_params
+from nnlib.fast import worker
+from nnlib.fast import workspace as workspace_module
+from nnlib.fast.workspace import BLOCKS, Workspace, flatten_params
+from nnlib.optimizers import SGD, Adam
 
 
 def problem(layer_dims, m, seed, dtype=np.float64):
@@ -23,12 +27,12 @@ def problem(layer_dims, m, seed, dtype=np.float64):
     return X, y, init_params(layer_dims, seed=seed, dtype=dtype)
 
 
-def reference(X, y, params):
-    """Loss, accuracy and gradients from the book's readable functions."""
-    activations = forward_prop(X, params)
-    AL = activations[f"A{len(params) // 2}"]
-    loss = cross_entropy(one_hot(y, AL.shape[0], dtype=X.dtype), AL)
-    return loss, get_accuracy(get_predictions(AL), y), back_prop(activations, params, y)
+def reference(X, y, params, dropout=0.0, rng=None):
+    """Loss, accuracy and gradients from the book's readable functions (the plain engine's)."""
+    activations = forward_prop(X, params, dropout, rng)
+    L = len(params) // 2
+    loss = cross_entropy_from_logits(activations[f"Z{L}"], y)
+    return loss, get_accuracy(get_predictions(activations[f"A{L}"]), y), back_prop(activations, params, y)
 
 
 def assert_same_gradients(grads, expected, rtol):
@@ -38,8 +42,32 @@ def assert_same_gradients(grads, expected, rtol):
                                    atol=rtol * np.abs(expected[key]).max(), err_msg=key)
 
 
+def relative_error(actual, expected):
+    """||actual - expected|| / ||expected||, in float64, the norm over the whole array."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    return np.linalg.norm(actual - expected) / np.linalg.norm(expected)
+
+
+def assert_close_by_norm(actual, expected, tolerance):
+    """Each array of the dict ``actual`` within ``tolerance`` of ``expected``'s, relative, by norm."""
+    assert set(actual) == set(expected)
+    for key in expected:
+        assert actual[key].dtype == expected[key].dtype, key
+        error = relative_error(actual[key], expected[key])
+        assert error <= tolerance, f"{key}: relative error {error:.3g} > {tolerance:g}"
+
+
+def unflatten(vector, like):
+    """A vector ordered like flatten_params(like)'s, as a dict of arrays shaped like ``like``."""
+    copy, views = flatten_params(like)
+    copy[:] = vector
+    return views
+
+
 layer_lists = st.lists(st.integers(1, 20), min_size=1, max_size=3).map(lambda hidden: [6, *hidden, 4])
 
+
+# ---------------------------------------------------------------- the Workspace against the book's functions
 
 @given(layer_dims=layer_lists, m=st.integers(1, 90), chunk_size=st.integers(1, 40),
        seed=st.integers(0, 1000), threads=st.sampled_from([1, 2]))
@@ -57,19 +85,43 @@ def test_gradients_match_forward_and_back_prop(layer_dims, m, chunk_size, seed, 
 
 
 @pytest.mark.parametrize("layer_dims", [[784, 10, 10], [784, 256, 128, 64, 10]])
-def test_float32_mnist_sized_networks(layer_dims):
+def test_float32_gradients_of_one_step_agree_within_1e_5_by_norm(layer_dims):
     X, y, params = problem(layer_dims, 2500, seed=3, dtype=np.float32)
     with Workspace(X, y, layer_dims) as workspace:
         loss, accuracy, grads = workspace.gradients(params)
     expected_loss, expected_accuracy, expected = reference(X, y, params)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     assert accuracy == expected_accuracy
-    assert_same_gradients(grads, expected, rtol=1e-4)
-    assert all(g.dtype == np.float32 for g in grads.values())
+    assert_close_by_norm(grads, expected, 1e-5)  # float32 gradients, as back_prop's
 
 
 # where a worker process can be forked, train_step runs in one; otherwise in a thread
 PARALLEL = [False, True] if worker.available() else [False]
+
+
+class Recorder(SGD):
+    """SGD that keeps a copy of each step's gradient (in the process that takes the step)."""
+
+    def step(self, grads):
+        self.seen = [grad.copy() for grad in grads]
+        super().step(grads)
+
+
+def test_float32_train_step_with_dropout_and_weight_decay_agrees_within_1e_5_by_norm():
+    layer_dims, dropout, decay, seed = [784, 64, 32, 10], 0.3, 1e-3, 12
+    X, y, params = problem(layer_dims, 600, seed=3, dtype=np.float32)
+    columns = np.random.default_rng(seed).permutation(600)[:256]
+    _, _, expected = reference(X[:, columns], y[columns], params, dropout, np.random.default_rng(seed))
+    for l in range(1, len(layer_dims)):
+        expected[f"dW{l}"] += nnlib.l2_gradient(params[f"W{l}"], decay)
+    vector, views = flatten_params(params)
+    # in a thread: the optimisers that record the gradient run in this process
+    with Workspace(X, y, layer_dims, batch_size=256, dropout_rng=np.random.default_rng(seed),
+                   processes=False) as workspace:
+        optimizers = [Recorder([part]) for part in workspace.split(vector)]
+        workspace.train_step(views, columns, optimizers, dropout, decay)
+    grads = unflatten(np.concatenate([optimizer.seen[0] for optimizer in optimizers]), params)
+    assert_close_by_norm({f"d{key}": value for key, value in grads.items()}, expected, 1e-5)
 
 
 @given(layer_dims=layer_lists, m=st.integers(2, 60), batch=st.integers(1, 30), seed=st.integers(0, 1000),
@@ -100,41 +152,35 @@ def test_weight_decay_adds_lambda_w_to_weight_gradients_only(processes):
         np.testing.assert_allclose(step, expected[f"d{key}"] + added, rtol=1e-9, atol=1e-12, err_msg=key)
 
 
-def dropout_reference(X, y, params, masks, keep):
-    """Inverted dropout by hand: A_l = ReLU(Z_l) * D_l / keep, and the same mask going back."""
-    L = len(params) // 2
-    A, activations = X, [X]
-    for l in range(1, L + 1):
-        Z = params[f"W{l}"] @ A + params[f"b{l}"]
-        A = np.maximum(Z, 0) * masks[l - 1] / keep if l < L else Z
-        activations.append(A)
-    E = np.exp(A - A.max(axis=0))
-    AL = E / E.sum(axis=0)
-    m = X.shape[1]
-    dZ, grads = (AL - one_hot(y, AL.shape[0], dtype=X.dtype)) / m, {}
-    for l in range(L, 0, -1):
-        grads[f"dW{l}"], grads[f"db{l}"] = dZ @ activations[l - 1].T, dZ.sum(axis=1, keepdims=True)
-        if l > 1:
-            dZ = (params[f"W{l}"].T @ dZ) * (activations[l - 1] > 0) / keep
-    return grads
-
-
 @pytest.mark.parametrize("processes", PARALLEL)
-def test_dropout_is_inverted_dropout_with_the_blocks_random_numbers(processes):
-    layer_dims, m, dropout, seed = [5, 7, 6, 3], 10, 0.4, 11
+@pytest.mark.parametrize("chunk_size", [3, 1024])
+def test_dropout_draws_forward_props_masks_from_dropout_rng(processes, chunk_size):
+    """Two steps with dropout: the masks of both, drawn centrally from dropout_rng, are
+    forward_prop's masks from a generator with the same seed, whatever the blocks and chunks."""
+    layer_dims, m, batch, dropout, seed = [5, 7, 6, 3], 30, 14, 0.4, 11
     X, y, params = problem(layer_dims, m, seed=5)
-    # the workspace's two blocks draw their masks from these generators, layer by layer
-    rngs = np.random.default_rng(seed).spawn(2)
-    halves = [slice(0, m // 2), slice(m // 2, m)]
-    drawn = [[rng.random((n, s.stop - s.start)) < 1 - dropout for n in layer_dims[1:-1]]
-             for rng, s in zip(rngs, halves)]
-    masks = [np.concatenate(pair, axis=1) for pair in zip(*drawn)]
-    expected = dropout_reference(X, y, params, masks, 1 - dropout)
+    batches = np.random.default_rng(seed).permutation(m)[:2 * batch].reshape(2, batch)
+    expected, rng = dict(params), np.random.default_rng(seed)
+    for columns in batches:  # SGD with learning rate 1, by the book's functions
+        _, _, grads = reference(X[:, columns], y[columns], expected, dropout, rng)
+        expected = {key: value - grads[f"d{key}"] for key, value in expected.items()}
     vector, views = flatten_params(params, shared=processes)
-    with Workspace(X, y, layer_dims, batch_size=m, seed=seed, processes=processes) as workspace:
+    with Workspace(X, y, layer_dims, batch_size=batch, chunk_size=chunk_size,
+                   dropout_rng=np.random.default_rng(seed), processes=processes) as workspace:
         optimizers = [SGD([part], learning_rate=1.0) for part in workspace.split(vector)]
-        workspace.train_step(views, np.arange(m), optimizers, dropout=dropout)
-    assert_same_gradients({f"d{key}": params[key] - views[key] for key in params}, expected, rtol=1e-9)
+        for columns in batches:
+            workspace.train_step(views, columns, optimizers, dropout=dropout)
+    for key in params:
+        np.testing.assert_allclose(views[key], expected[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_dropout_without_a_dropout_rng_is_refused():
+    X, y, params = problem([5, 4, 3], 12, seed=4)
+    vector, views = flatten_params(params)
+    with Workspace(X, y, [5, 4, 3], batch_size=12, processes=False) as workspace:
+        optimizers = [SGD([part]) for part in workspace.split(vector)]
+        with pytest.raises(ValueError, match="dropout_rng"):
+            workspace.train_step(views, np.arange(12), optimizers, dropout=0.5)
 
 
 def test_results_are_bit_identical_with_one_thread_or_two():
@@ -158,6 +204,7 @@ def test_loss_stays_finite_for_extreme_logits():
     with Workspace(X, np.array([1]), layer_dims) as workspace:
         loss, accuracy, grads = workspace.gradients(params)
     assert loss == pytest.approx(2e4)  # -log softmax = 10,000 - (-10,000), where A_L underflows to 0
+    assert loss == pytest.approx(cross_entropy_from_logits(params["W1"] @ X, np.array([1])))
     assert accuracy == 0.0
     assert np.isfinite(grads["dW1"]).all()
 
@@ -208,12 +255,12 @@ needs_fork = pytest.mark.skipif(not worker.available(), reason="worker processes
 
 def adam_steps(processes, steps=6, dropout=0.3, weight_decay=1e-3):
     """Parameters and (loss, accuracy) after Adam steps on mini-batches, in a thread or a process."""
-    from nnlib.optimizers import Adam
     layer_dims = [784, 32, 16, 10]
     X, y, params = problem(layer_dims, 400, seed=8, dtype=np.float32)
     vector, views = flatten_params(params, shared=processes)
     order = np.random.default_rng(0).permutation(400)
-    with Workspace(X, y, layer_dims, batch_size=64, seed=3, threads=2, processes=processes) as workspace:
+    with Workspace(X, y, layer_dims, batch_size=64, dropout_rng=np.random.default_rng(3), threads=2,
+                   processes=processes) as workspace:
         optimizers = [Adam([part]) for part in workspace.split(vector)]
         results = [workspace.train_step(views, order[64 * t:64 * (t + 1)], optimizers, dropout, weight_decay)
                    for t in range(steps)]
@@ -335,3 +382,166 @@ def test_the_worker_protocol_runs_both_sides_and_stops_when_forgotten():
     gc.collect()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+# ---------------------------------------------------------------- the engines agree, on the fast path
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+# what Workspace chooses by default: a second block in another thread or process where 2 cores
+# are available, and for mini-batches a worker process where one can be forked
+TWO_CORES = min(CORES, BLOCKS) > 1
+EXPECTS_WORKER = TWO_CORES and worker.available()
+
+
+class FastPath:
+    """What the fast engine ran, counted by spies on the Workspace and nnlib.fast.worker.
+
+    ``runs[k]``: calls of ``Workspace._run_block`` for block k; ``chunks[k]``: calls of
+    ``Workspace._chunk`` for block k; ``examples[k]``: the examples in those chunks. The
+    counters live in shared memory, so a forked worker process's calls are counted too.
+    ``workers``: the WorkerProcess objects created; ``threads[k]``: the threads block k ran in
+    (in this process).
+    """
+
+    def __init__(self):
+        self.counts = worker.shared_empty((3, BLOCKS), np.int64)
+        self.counts[:] = 0
+        self.runs, self.chunks, self.examples = self.counts
+        self.workers = 0
+        self.threads = [set() for _ in range(BLOCKS)]
+
+    def reset(self):
+        self.counts[:] = 0
+        self.workers = 0
+        self.threads = [set() for _ in range(BLOCKS)]
+
+
+@pytest.fixture
+def fast_path(monkeypatch):
+    spy = FastPath()
+    run_block, chunk = Workspace._run_block, Workspace._chunk
+
+    def spy_run_block(self, params, columns, m, dropout, block, start, stop):
+        k = self.blocks.index(block)
+        spy.runs[k] += 1
+        spy.threads[k].add(threading.get_ident())
+        return run_block(self, params, columns, m, dropout, block, start, stop)
+
+    def spy_chunk(self, params, XT, y, m, masks, block, grads):
+        k = self.blocks.index(block)
+        spy.chunks[k] += 1
+        spy.examples[k] += XT.shape[0]
+        return chunk(self, params, XT, y, m, masks, block, grads)
+
+    class SpyWorkerProcess(worker.WorkerProcess):
+        def __init__(self, *args, **kwargs):
+            spy.workers += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "_run_block", spy_run_block)
+    monkeypatch.setattr(Workspace, "_chunk", spy_chunk)
+    monkeypatch.setattr(worker, "WorkerProcess", SpyWorkerProcess)
+    return spy
+
+
+def assert_ran_fast(spy, steps, examples, worker_process):
+    """Both blocks ran every step, and the chunks held every example of every step."""
+    assert list(spy.runs) == [steps] * BLOCKS
+    assert all(chunks >= steps for chunks in spy.chunks)
+    assert spy.examples.sum() == examples
+    assert all(spy.examples > 0)
+    assert spy.workers == (1 if worker_process else 0)
+    if TWO_CORES and not worker_process:  # block 1 in the Workspace's own thread
+        assert spy.threads[1] and not spy.threads[1] & spy.threads[0]
+
+
+def blobs(m, n_0=20, classes=5, seed=0, dtype=np.float64):
+    """A learnable problem: each class a noisy copy of its own random template."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, m)
+    X = rng.random((n_0, classes))[:, y] + 0.3 * rng.standard_normal((n_0, m))
+    return X.astype(dtype), y
+
+
+LAYERS = [20, 16, 12, 5]  # two hidden layers: two dropout masks per step
+
+
+@pytest.mark.parametrize("optimizer, learning_rate", [("sgd", 0.1), ("momentum", 0.1), ("adam", 0.01)])
+def test_engines_agree_for_50_float64_steps_with_dropout_and_weight_decay(optimizer, learning_rate, fast_path):
+    X, y = blobs(400)
+    X_val, y_val = blobs(100, seed=1)
+    settings = dict(epochs=5, batch_size=40, optimizer=optimizer, learning_rate=learning_rate, dropout=0.2,
+                    weight_decay=1e-3, seed=7, X_val=X_val, y_val=y_val, progress=False)  # 5 x 10 = 50 steps
+    plain, plain_history = nnlib.train(X, y, LAYERS, **settings)
+    assert fast_path.runs.sum() == 0 and fast_path.workers == 0  # the plain engine never reaches nnlib.fast
+    fast, fast_history = nnlib.train(X, y, LAYERS, engine="fast", **settings)
+    assert_ran_fast(fast_path, steps=50, examples=5 * 400, worker_process=EXPECTS_WORKER)
+    assert [p.dtype for p in fast.values()] == [np.float64] * 6
+    assert relative_error(fast_history["loss"], plain_history["loss"]) <= 1e-9
+    np.testing.assert_allclose(fast_history["loss"], plain_history["loss"], rtol=1e-9)
+    assert fast_history["train_accuracy"] == plain_history["train_accuracy"]
+    assert fast_history["val_accuracy"] == plain_history["val_accuracy"]
+    assert fast_history["epoch"] == plain_history["epoch"]
+    assert_close_by_norm(fast, plain, 1e-9)
+    # and the run learned something, so the agreement is not that of two idle runs
+    assert plain_history["loss"][-1] < plain_history["loss"][0]
+
+
+def test_the_fast_engine_is_the_same_maths_as_nnlib_fast_train(fast_path):
+    X, y = blobs(90)
+    settings = dict(epochs=2, batch_size=30, dropout=0.3, weight_decay=1e-2, seed=2, progress=False)
+    via_engine, history = nnlib.train(X, y, LAYERS, engine="fast", **settings)
+    direct, direct_history = nnlib.fast.train(X, y, LAYERS, **settings)
+    assert history["loss"] == direct_history["loss"]
+    assert all(np.array_equal(via_engine[key], direct[key]) for key in direct)
+
+
+def test_engines_agree_for_50_float64_iterations_of_gradient_descent(fast_path):
+    X, y = blobs(400)
+    X_test, y_test = blobs(100, seed=1)
+    settings = dict(seed=3, X_test=X_test, y_test=y_test, eval_every=10, progress=False)
+    plain, plain_history = nnlib.gradient_descent(X, y, LAYERS, 0.5, 50, **settings)
+    assert fast_path.runs.sum() == 0
+    fast, fast_history = nnlib.gradient_descent(X, y, LAYERS, 0.5, 50, engine="fast", **settings)
+    assert_ran_fast(fast_path, steps=50, examples=50 * 400, worker_process=False)
+    np.testing.assert_allclose(fast_history["loss"], plain_history["loss"], rtol=1e-9)
+    assert fast_history["train_accuracy"] == plain_history["train_accuracy"]
+    assert fast_history["test_accuracy"] == plain_history["test_accuracy"]
+    assert_close_by_norm(fast, plain, 1e-9)
+    assert plain_history["loss"][-1] < plain_history["loss"][0]
+
+
+def test_gradient_descent_runs_several_chunks_per_block(fast_path):
+    X, y = blobs(3000, n_0=784, classes=10, dtype=np.float32)  # a chunk is at most 1,024 examples
+    params, history = nnlib.gradient_descent(X, y, [784, 32, 10], 0.1, 3, engine="fast", progress=False)
+    assert_ran_fast(fast_path, steps=3, examples=3 * 3000, worker_process=False)
+    assert all(chunks >= 2 * 3 for chunks in fast_path.chunks)
+    assert [p.dtype for p in params.values()] == [np.float32] * 4
+    plain, plain_history = nnlib.gradient_descent(X, y, [784, 32, 10], 0.1, 3, progress=False)
+    np.testing.assert_allclose(history["loss"], plain_history["loss"], rtol=1e-5)
+
+
+def test_fast_gradient_descent_in_one_thread_gives_the_same_bits(fast_path):
+    X, y = blobs(3000, dtype=np.float32)  # enough examples for two blocks
+    runs = []
+    for threads in (1, 2):
+        fast_path.reset()
+        runs.append(nnlib.fast.gradient_descent(X, y, LAYERS, 0.1, 5, seed=5, progress=False, threads=threads))
+        assert list(fast_path.runs) == [5, 5]
+        assert len(fast_path.threads[0] | fast_path.threads[1]) == (1 if threads == 1 else 1 + TWO_CORES)
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+    assert all(np.array_equal(runs[0][0][key], runs[1][0][key]) for key in runs[0][0])
+
+
+def test_the_fast_engine_raises_training_diverged_like_the_plain_one(fast_path):
+    X, y = blobs(60, dtype=np.float32)  # float32 overflows to inf, then NaN
+    errors = {}
+    for engine in ("plain", "fast"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            with pytest.raises(nnlib.TrainingDiverged, match=r"\(epoch 1\) with learning_rate=1e\+30") as caught:
+                nnlib.train(X * 1e3, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", learning_rate=1e30,
+                            engine=engine, progress=False)
+        errors[engine] = caught.value
+    assert str(errors["fast"]) == str(errors["plain"])
+    assert errors["fast"].history["epoch"] == errors["plain"].history["epoch"] == []
+    assert fast_path.runs.sum() > 0

@@ -1,4 +1,5 @@
-"""nnlib.optimizers: each step on numbers small enough to check by hand."""
+"""nnlib.optimizers: the first steps against the formulas, written out here, and steps on numbers
+small enough to check by hand."""
 import numpy as np
 import pytest
 
@@ -9,6 +10,83 @@ from nnlib.optimizers import OPTIMIZERS, SGD, Adam, Momentum, adam_step, make_op
 def arrays(*values):
     return [np.array(v, dtype=np.float64) for v in values]
 
+
+# ---------------------------------------------------------------------------------------
+# The first three steps of each optimiser against its formulas, float64, on one small array.
+
+W_0 = np.array([[1.0, -2.0, 0.5],
+                [0.0, 4.0, -1.5]])
+GRADIENTS = [np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]]),   # dW at t = 1 (one entry 0)
+             np.array([[-0.5, -0.5, 1.0], [1e-3, 2.0, 0.25]]),  # t = 2
+             np.array([[0.25, 1.5, -4.0], [-2.0, 0.0, 0.5]])]   # t = 3
+TIGHT = {"rtol": 1e-12, "atol": 1e-15}
+
+
+@pytest.mark.parametrize("learning_rate", [0.1, 0.5])
+def test_sgd_first_three_steps_follow_its_formula(learning_rate):
+    W = W_0.copy()
+    sgd = SGD([W], learning_rate=learning_rate)
+    expected = W_0.copy()
+    for dW in GRADIENTS:
+        sgd.step([dW.copy()])
+        expected = expected - learning_rate * dW                    # W <- W - α dW
+        np.testing.assert_allclose(W, expected, **TIGHT)
+
+
+@pytest.mark.parametrize("learning_rate, beta", [(0.1, 0.9), (0.5, 0.5)])
+def test_momentum_first_three_steps_follow_its_formula(learning_rate, beta):
+    W = W_0.copy()
+    momentum = Momentum([W], learning_rate=learning_rate, beta=beta)
+    expected, v = W_0.copy(), np.zeros_like(W_0)
+    for dW in GRADIENTS:
+        momentum.step([dW.copy()])
+        v = beta * v + (1 - beta) * dW                              # v <- β v + (1 - β) dW
+        expected = expected - learning_rate * v                     # W <- W - α v
+        np.testing.assert_allclose(momentum.velocity[0], v, **TIGHT)
+        np.testing.assert_allclose(W, expected, **TIGHT)
+
+
+@pytest.mark.parametrize("learning_rate, beta1, beta2, eps", [
+    (0.001, 0.9, 0.999, 1e-8),   # the paper's defaults
+    (0.1, 0.5, 0.75, 0.1),       # a large eps: where it is added matters
+])
+def test_adam_first_three_steps_follow_kingma_and_ba_algorithm_1(learning_rate, beta1, beta2, eps):
+    """Algorithm 1 of Kingma and Ba (2015), with the paper's names for the moments, m_t and v_t
+    (``adam.m`` and ``adam.v``; the book's v_dW and s_dW), and g_t = dW at step t."""
+    W = W_0.copy()
+    adam = Adam([W], learning_rate=learning_rate, beta1=beta1, beta2=beta2, eps=eps)
+    expected, m, v = W_0.copy(), np.zeros_like(W_0), np.zeros_like(W_0)
+    for t, g in enumerate(GRADIENTS, start=1):
+        adam.step([g.copy()])
+        m = beta1 * m + (1 - beta1) * g                             # m_t = β1 m_{t-1} + (1 - β1) g_t
+        v = beta2 * v + (1 - beta2) * g ** 2                        # v_t = β2 v_{t-1} + (1 - β2) g_t²
+        m_hat = m / (1 - beta1 ** t)                                # m̂_t = m_t / (1 - β1^t)
+        v_hat = v / (1 - beta2 ** t)                                # v̂_t = v_t / (1 - β2^t)
+        # W_t = W_{t-1} - α m̂_t / (√v̂_t + ε)
+        expected = expected - learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+        assert adam.t == t
+        np.testing.assert_allclose(adam.m[0], m, **TIGHT)
+        np.testing.assert_allclose(adam.v[0], v, **TIGHT)
+        np.testing.assert_allclose(W, expected, **TIGHT)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_each_array_keeps_its_own_state(name):
+    """Stepping [W, b] together is stepping W and b each with its own optimiser."""
+    b_0 = np.array([[0.5], [-1.0]])
+    db = [np.array([[1.0], [-2.0]]), np.array([[0.5], [0.25]]), np.array([[-3.0], [1.0]])]
+    together, alone_W, alone_b = [W_0.copy(), b_0.copy()], [W_0.copy()], [b_0.copy()]
+    optimizers = [make_optimizer(name, params) for params in (together, alone_W, alone_b)]
+    for dW, d_b in zip(GRADIENTS, db):
+        optimizers[0].step([dW, d_b])
+        optimizers[1].step([dW])
+        optimizers[2].step([d_b])
+    np.testing.assert_array_equal(together[0], alone_W[0])
+    np.testing.assert_array_equal(together[1], alone_b[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Steps on numbers small enough to check by hand.
 
 def test_sgd_step():
     W, dW = arrays([1.0, -2.0], [0.5, 1.0])

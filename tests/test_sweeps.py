@@ -62,9 +62,20 @@ def test_run_scores_on_the_validation_split(data):
     assert {"hidden_layers", "units", "learning_rate", "iterations", "seed", "seconds"} <= set(row)
 
 
-def test_a_diverged_run_is_recorded_with_nan_accuracies(data):
+@pytest.mark.parametrize("engine", ["plain", "fast"])
+def test_run_passes_the_engine_to_the_training_loop_and_records_it(data, engine):
     X, y, X_val, y_val = data
-    row = sweeps.run(X * np.float32(1e30), y, X_val, y_val, units=8, learning_rate=1.0, iterations=20)
+    row = sweeps.run(X, y, X_val, y_val, units=16, learning_rate=0.5, iterations=50, engine=engine)
+    params, _ = nnlib.gradient_descent(X, y, [20, 16, 10], 0.5, 50, seed=0, progress=False, engine=engine)
+    assert row["engine"] == engine
+    assert row["val_accuracy"] == nnlib.get_accuracy(nnlib.predict(X_val, params), y_val)
+
+
+@pytest.mark.parametrize("engine", ["plain", "fast"])
+def test_a_diverged_run_is_recorded_with_nan_accuracies(data, engine):
+    X, y, X_val, y_val = data
+    row = sweeps.run(X * np.float32(1e30), y, X_val, y_val, units=8, learning_rate=1.0, iterations=20,
+                     engine=engine)
     assert row["diverged"] is True and math.isnan(row["val_accuracy"]) and row["seconds"] >= 0
 
 

@@ -1,12 +1,15 @@
-"""gradient_descent and train: histories, semantics, determinism, divergence, bad inputs."""
+"""gradient_descent and train, with both engines: histories, semantics, determinism, divergence,
+bad inputs; and the default engine runs the book's functions at every step."""
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot
+from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot, training
 from nnlib.optimizers import adam_step
-from nnlib.training import TrainingDiverged, gradient_descent, predict, train
+from nnlib.training import ENGINES, TrainingDiverged, gradient_descent, predict, train
 
 LAYERS = [6, 5, 3]
 
@@ -20,22 +23,46 @@ def blobs(m=60, seed=0, dtype=np.float32):
     return X.astype(dtype), y
 
 
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch):
+    """Each training test runs with both engines, and checks which one really ran: with "fast",
+    both blocks of nnlib.fast's Workspace processed chunks of examples (counted in memory a
+    worker process shares); with "plain", the Workspace never ran."""
+    from nnlib.fast import worker
+    from nnlib.fast.workspace import BLOCKS, Workspace
+    chunks = worker.shared_empty(BLOCKS, np.int64)
+    chunks[:] = 0
+    original = Workspace._chunk
+
+    def counted(self, params, XT, y, m, masks, block, grads):
+        chunks[self.blocks.index(block)] += 1
+        return original(self, params, XT, y, m, masks, block, grads)
+
+    monkeypatch.setattr(Workspace, "_chunk", counted)
+    yield request.param
+    if request.param == "fast":
+        assert all(chunks > 0), f"the fast engine did not run both blocks: chunks {list(chunks)}"
+    else:
+        assert not chunks.any(), "the plain engine ran nnlib.fast's Workspace"
+
+
 # --- gradient_descent -------------------------------------------------------------
 
-def test_history_has_one_entry_per_iteration():
-    X, y = blobs()
-    params, history = gradient_descent(X, y, LAYERS, 0.1, 7, progress=False)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_history_has_one_entry_per_iteration(engine, dtype):
+    X, y = blobs(dtype=dtype)
+    params, history = gradient_descent(X, y, LAYERS, 0.1, 7, progress=False, engine=engine)
     assert set(history) == {"iteration", "loss", "train_accuracy", "seconds"}
     assert history["iteration"] == list(range(1, 8))
     assert all(len(values) == 7 for values in history.values())
     assert all(isinstance(v, float) for v in history["loss"] + history["train_accuracy"])
     assert history["seconds"] == sorted(history["seconds"])
-    assert [p.dtype for p in params.values()] == [np.float32] * 4
+    assert [p.dtype for p in params.values()] == [dtype] * 4
 
 
-def test_history_is_measured_before_each_update():
+def test_history_is_measured_before_each_update(engine):
     X, y = blobs(dtype=np.float64)
-    params, history = gradient_descent(X, y, LAYERS, 0.5, 2, init="he", seed=3, progress=False)
+    params, history = gradient_descent(X, y, LAYERS, 0.5, 2, init="he", seed=3, progress=False, engine=engine)
     # the same two iterations with the book's readable functions
     reference = init_params(LAYERS, seed=3, dtype=np.float64)
     Y = one_hot(y, 3, dtype=np.float64)
@@ -50,25 +77,25 @@ def test_history_is_measured_before_each_update():
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-10, atol=1e-12)
 
 
-def test_gradient_descent_is_bit_identical_for_a_seed():
+def test_gradient_descent_is_bit_identical_for_a_seed(engine):
     X, y = blobs(300)
-    runs = [gradient_descent(X, y, LAYERS, 0.1, 20, seed=5, progress=False) for _ in range(2)]
+    runs = [gradient_descent(X, y, LAYERS, 0.1, 20, seed=5, progress=False, engine=engine) for _ in range(2)]
     for key in runs[0][0]:
         assert np.array_equal(runs[0][0][key], runs[1][0][key])
     assert runs[0][1]["loss"] == runs[1][1]["loss"]
 
 
-def test_eval_every_records_test_accuracy_after_every_kth_update_and_the_last():
+def test_eval_every_records_test_accuracy_after_every_kth_update_and_the_last(engine):
     X, y = blobs()
     X_test, y_test = blobs(30, seed=1)
     params, history = gradient_descent(X, y, LAYERS, 0.1, 10, X_test=X_test, y_test=y_test,
-                                       eval_every=4, progress=False)
+                                       eval_every=4, progress=False, engine=engine)
     assert history["test_iteration"] == [4, 8, 10]
     assert len(history["test_accuracy"]) == 3
     assert history["test_accuracy"][-1] == np.mean(predict(X_test, params) == y_test)
 
 
-def test_gradient_descent_callback_runs_after_each_iteration_and_can_stop_it():
+def test_gradient_descent_callback_runs_after_each_iteration_and_can_stop_it(engine):
     X, y = blobs(300)
     seen = []
 
@@ -76,30 +103,24 @@ def test_gradient_descent_callback_runs_after_each_iteration_and_can_stop_it():
         seen.append((iteration, len(history["loss"]), sorted(params)))
         return iteration == 4  # stop after the 4th step
 
-    params, history = gradient_descent(X, y, LAYERS, 0.1, 10, seed=5, progress=False, callback=callback)
+    params, history = gradient_descent(X, y, LAYERS, 0.1, 10, seed=5, progress=False, callback=callback,
+                                       engine=engine)
     assert seen == [(i, i, ["W1", "W2", "b1", "b2"]) for i in (1, 2, 3, 4)]
     assert history["iteration"] == [1, 2, 3, 4]
-    four, _ = gradient_descent(X, y, LAYERS, 0.1, 4, seed=5, progress=False)
+    four, _ = gradient_descent(X, y, LAYERS, 0.1, 4, seed=5, progress=False, engine=engine)
     assert all(np.array_equal(params[key], four[key]) for key in four)  # stopped right after step 4
 
 
-def test_gradient_descent_in_one_thread_gives_the_same_bits():
-    X, y = blobs(3000)  # enough examples for two blocks
-    runs = [gradient_descent(X, y, LAYERS, 0.1, 5, seed=5, progress=False, threads=threads) for threads in (1, 2)]
-    assert runs[0][1]["loss"] == runs[1][1]["loss"]
-    assert all(np.array_equal(runs[0][0][key], runs[1][0][key]) for key in runs[0][0])
-
-
-def test_without_eval_every_no_test_history():
+def test_without_eval_every_no_test_history(engine):
     X, y = blobs()
-    _, history = gradient_descent(X, y, LAYERS, 0.1, 3, X_test=X, y_test=y, progress=False)
+    _, history = gradient_descent(X, y, LAYERS, 0.1, 3, X_test=X, y_test=y, progress=False, engine=engine)
     assert "test_accuracy" not in history
 
 
-def test_divergence_raises_with_iteration_learning_rate_advice_and_history():
+def test_divergence_raises_with_iteration_learning_rate_advice_and_history(engine):
     X, y = blobs()
-    with pytest.raises(TrainingDiverged) as caught:
-        gradient_descent(X * 1e3, y, LAYERS, 1e30, 50, progress=False)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged) as caught:
+        gradient_descent(X * 1e3, y, LAYERS, 1e30, 50, progress=False, engine=engine)
     message = str(caught.value)
     history = caught.value.history
     iteration = history["iteration"][-1]
@@ -110,7 +131,7 @@ def test_divergence_raises_with_iteration_learning_rate_advice_and_history():
     assert isinstance(caught.value, RuntimeError)
 
 
-@pytest.mark.parametrize("change, message", [
+GRADIENT_DESCENT_BAD_INPUTS = [
     (dict(X=np.zeros((5, 60), np.float32)), "X has 5 rows but layer 1 expects 6"),
     (dict(X=np.zeros((6, 60), np.uint8)), "X must hold floats"),
     (dict(X=[[0.0]]), "X must be a NumPy array"),
@@ -130,41 +151,59 @@ def test_divergence_raises_with_iteration_learning_rate_advice_and_history():
     (dict(init="zeros"), "init method must be one of he, xavier, article; got 'zeros'"),
     (dict(X_test=np.zeros((6, 4), np.float32)), "give both X_test and y_test"),
     (dict(X_test=np.zeros((6, 4), np.float32), y_test=np.zeros(3, np.int64)), "y_test has 3 labels but X has 4"),
-])
-def test_gradient_descent_bad_inputs(change, message):
+    (dict(engine="turbo"), "engine must be one of 'plain', 'fast'; got 'turbo'"),
+    (dict(engine=None), "engine must be one of 'plain', 'fast'; got None"),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)  # the inputs are refused before either engine starts
+@pytest.mark.parametrize("change, message", GRADIENT_DESCENT_BAD_INPUTS)
+def test_gradient_descent_bad_inputs(change, message, engine):
     X, y = blobs()
-    arguments = dict(X=X, y=y, layer_dims=LAYERS, learning_rate=0.1, iterations=2, progress=False)
+    arguments = dict(X=X, y=y, layer_dims=LAYERS, learning_rate=0.1, iterations=2, progress=False, engine=engine)
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         gradient_descent(**arguments)
 
 
-def test_adam_learns_mnist_in_two_epochs(mnist):
+def test_adam_learns_mnist_in_two_epochs(mnist, engine):
     X_train, y_train, X_test, y_test = mnist
-    params, history = train(X_train[:, :20000], y_train[:20000], [784, 64, 10], epochs=2, progress=False)
+    params, history = train(X_train[:, :20000], y_train[:20000], [784, 64, 10], epochs=2, progress=False,
+                            engine=engine)
     assert np.mean(predict(X_test, params) == y_test) > 0.9
 
 
 # --- train ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("optimizer, learning_rate", [("sgd", 0.1), ("momentum", 0.1), ("adam", 0.01)])
-def test_every_optimizer_learns_the_blobs(optimizer, learning_rate):
+def test_every_optimizer_learns_the_blobs(optimizer, learning_rate, engine):
     X, y = blobs(200)
     params, history = train(X, y, LAYERS, epochs=8, batch_size=16, optimizer=optimizer,
-                            learning_rate=learning_rate, progress=False)
+                            learning_rate=learning_rate, progress=False, engine=engine)
     assert history["loss"][-1] < history["loss"][0] / 3
     assert np.mean(predict(X, params) == y) > 0.95
 
 
-def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_train_keeps_the_dtype_of_x(engine, dtype):
+    X, y = blobs(50, dtype=dtype)
+    params, history = train(X, y, LAYERS, epochs=2, batch_size=16, dropout=0.2, weight_decay=1e-3,
+                            progress=False, engine=engine)
+    assert [p.dtype for p in params.values()] == [dtype] * 4
+    assert all(isinstance(v, float) for v in history["loss"] + history["train_accuracy"])
+
+
+def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step(engine):
     X, y = blobs(50, dtype=np.float64)
-    params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adam", seed=3, progress=False)
+    params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adam", seed=3, progress=False,
+                      engine=engine)
     reference = init_params(LAYERS, seed=3, dtype=np.float64)
     m = {key: np.zeros_like(value) for key, value in reference.items()}
     v = {key: np.zeros_like(value) for key, value in reference.items()}
-    rng, t = np.random.default_rng(3), 0
+    shuffle_rng, _ = np.random.default_rng(3).spawn(2)  # the seed's first child shuffles
+    t = 0
     for epoch in range(2):
-        order = rng.permutation(50)
+        order = shuffle_rng.permutation(50)
         for first in range(0, 50, 8):
             batch, t = order[first:first + 8], t + 1
             grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
@@ -174,80 +213,86 @@ def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step():
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
 
 
-def test_train_history_has_one_entry_per_epoch():
+def test_train_history_has_one_entry_per_epoch(engine):
     X, y = blobs(100)
     X_val, y_val = blobs(40, seed=1)
-    params, history = train(X, y, LAYERS, epochs=3, batch_size=32, X_val=X_val, y_val=y_val, progress=False)
+    params, history = train(X, y, LAYERS, epochs=3, batch_size=32, X_val=X_val, y_val=y_val, progress=False,
+                            engine=engine)
     assert set(history) == {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
     assert history["epoch"] == [1, 2, 3]
     assert all(len(values) == 3 for values in history.values())
     assert history["seconds"] == sorted(history["seconds"])
     assert history["val_accuracy"][-1] == np.mean(predict(X_val, params) == y_val)
-    _, without = train(X, y, LAYERS, epochs=1, progress=False)
+    _, without = train(X, y, LAYERS, epochs=1, progress=False, engine=engine)
     assert "val_accuracy" not in without
 
 
-def test_train_history_loss_is_the_mean_over_the_epochs_batches_before_each_step():
+def test_train_history_loss_is_the_mean_over_the_epochs_batches_before_each_step(engine):
     X, y = blobs(10, dtype=np.float64)
     # one batch per epoch: the first epoch's loss is that of the initial parameters
-    _, history = train(X, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", seed=2, progress=False)
+    _, history = train(X, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", seed=2, progress=False,
+                       engine=engine)
     activations = forward_prop(X, init_params(LAYERS, seed=2, dtype=np.float64))
     assert history["loss"][0] == pytest.approx(cross_entropy(one_hot(y, 3, dtype=np.float64), activations["A2"]))
     assert history["train_accuracy"][0] == np.mean(np.argmax(activations["A2"], axis=0) == y)
 
 
-def test_train_is_bit_identical_for_a_seed_with_dropout_and_weight_decay():
+def test_train_is_bit_identical_for_a_seed_with_dropout_and_weight_decay(engine):
     X, y = blobs(150)
     runs = [train(X, y, LAYERS, epochs=2, batch_size=20, dropout=0.3, weight_decay=1e-3, seed=4,
-                  progress=False) for _ in range(2)]
+                  progress=False, engine=engine) for _ in range(2)]
     for key in runs[0][0]:
         assert np.array_equal(runs[0][0][key], runs[1][0][key])
     assert runs[0][1]["loss"] == runs[1][1]["loss"]
 
 
-def test_weight_decay_shrinks_the_weights():
+def test_weight_decay_shrinks_the_weights(engine):
     X, y = blobs(100)
     norms = []
     for decay in (0.0, 0.5):
         params, _ = train(X, y, LAYERS, epochs=5, batch_size=10, optimizer="sgd", weight_decay=decay,
-                          progress=False)
+                          progress=False, engine=engine)
         norms.append(sum(np.sum(params[key] ** 2) for key in ("W1", "W2")))
     assert norms[1] < norms[0] / 2
 
 
-def test_dropout_changes_training_and_the_network_still_learns():
+def test_dropout_changes_training_and_the_network_still_learns(engine):
     X, y = blobs(200)
-    _, plain_history = train(X, y, LAYERS, epochs=6, batch_size=10, optimizer="sgd", progress=False)
+    _, plain_history = train(X, y, LAYERS, epochs=6, batch_size=10, optimizer="sgd", progress=False,
+                             engine=engine)
     dropped, dropped_history = train(X, y, LAYERS, epochs=6, batch_size=10, optimizer="sgd", dropout=0.3,
-                                     progress=False)
+                                     progress=False, engine=engine)
     assert plain_history["loss"] != dropped_history["loss"]
     assert np.mean(predict(X, dropped) == y) > 0.95  # prediction runs the whole network
 
 
-def test_learning_rate_none_takes_the_optimizers_default():
+def test_learning_rate_none_takes_the_optimizers_default(engine):
     X, y = blobs(20, dtype=np.float64)
-    explicit, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", learning_rate=0.001, progress=False)
-    default, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", progress=False)
+    explicit, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", learning_rate=0.001,
+                        progress=False, engine=engine)
+    default, _ = train(X, y, LAYERS, epochs=1, batch_size=5, optimizer="adam", progress=False, engine=engine)
     for key in explicit:
         assert np.array_equal(explicit[key], default[key])
 
 
-def test_callback_runs_after_each_epoch():
+def test_callback_runs_after_each_epoch(engine):
     X, y = blobs(40)
     seen = []
-    train(X, y, LAYERS, epochs=3, batch_size=8, progress=False,
+    train(X, y, LAYERS, epochs=3, batch_size=8, progress=False, engine=engine,
           callback=lambda epoch, params, history: seen.append((epoch, len(history["loss"]), sorted(params))))
     assert seen == [(e, e, ["W1", "W2", "b1", "b2"]) for e in (1, 2, 3)]
 
 
-def test_train_divergence_names_iteration_epoch_and_learning_rate():
+def test_train_divergence_names_iteration_epoch_and_learning_rate(engine):
     X, y = blobs()
-    with pytest.raises(TrainingDiverged, match=r"at iteration \d+ \(epoch 1\) with learning_rate=1e\+30; .*smaller") as caught:
-        train(X * 1e3, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", learning_rate=1e30, progress=False)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            TrainingDiverged, match=r"at iteration \d+ \(epoch 1\) with learning_rate=1e\+30; .*smaller") as caught:
+        train(X * 1e3, y, LAYERS, epochs=2, batch_size=10, optimizer="sgd", learning_rate=1e30, progress=False,
+              engine=engine)
     assert caught.value.history["epoch"] == []
 
 
-@pytest.mark.parametrize("change, message", [
+TRAIN_BAD_INPUTS = [
     (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
     (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
     (dict(batch_size=2.5), "batch_size must be an integer >= 1, got 2.5"),
@@ -263,10 +308,114 @@ def test_train_divergence_names_iteration_epoch_and_learning_rate():
     (dict(layer_dims=[6, -2, 3]), r"layer_dims\[1\] must be a positive integer, got -2"),
     (dict(X_val=np.zeros((6, 4), np.float32)), "give both X_val and y_val"),
     (dict(X_val=np.zeros((7, 4), np.float32), y_val=np.zeros(4, np.int64)), "X_val has 7 rows but layer 1 expects 6"),
-])
-def test_train_bad_inputs(change, message):
+    (dict(engine="turbo"), "engine must be one of 'plain', 'fast'; got 'turbo'"),
+    (dict(engine="Fast"), "engine must be one of 'plain', 'fast'; got 'Fast'"),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)  # the inputs are refused before either engine starts
+@pytest.mark.parametrize("change, message", TRAIN_BAD_INPUTS)
+def test_train_bad_inputs(change, message, engine):
     X, y = blobs()
-    arguments = dict(X=X, y=y, layer_dims=LAYERS, epochs=1, progress=False)
+    arguments = dict(X=X, y=y, layer_dims=LAYERS, epochs=1, progress=False, engine=engine)
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         train(**arguments)
+
+
+def test_plain_is_the_default_engine():
+    assert training.gradient_descent.__kwdefaults__["engine"] == "plain"
+    assert training.train.__kwdefaults__["engine"] == "plain"
+
+
+# --- the default engine runs the book's functions -----------------------------------
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Counting wrappers around the functions nnlib.training calls, in its namespace.
+
+    Each call is recorded as a small dict: the examples it saw, and for forward_prop its
+    dropout and generator, for back_prop whether the activations held dropout masks.
+    """
+    calls = {name: [] for name in ("forward_prop", "cross_entropy_from_logits", "back_prop",
+                                   "update_params", "l2_gradient")}
+
+    def describe(name, args, kwargs):
+        if name == "forward_prop":
+            X, params, dropout, rng = (list(args) + [kwargs.get("dropout", 0.0), kwargs.get("rng")])[:4]
+            return {"m": X.shape[1], "dropout": dropout, "rng": rng}
+        if name == "cross_entropy_from_logits":
+            return {"m": args[0].shape[1]}
+        if name == "back_prop":
+            return {"m": args[2].shape[0], "masks": sorted(key for key in args[0] if key.startswith("D"))}
+        return {}
+
+    for name in calls:
+        original = getattr(training, name)
+
+        def wrapper(*args, _name=name, _original=original, **kwargs):
+            calls[_name].append(describe(_name, args, kwargs))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(training, name, wrapper)
+    return calls
+
+
+def test_gradient_descent_calls_forward_prop_the_loss_back_prop_and_update_params_every_step(spied):
+    X, y = blobs(60)
+    X_test, y_test = blobs(30, seed=1)
+    gradient_descent(X, y, LAYERS, 0.1, 7, X_test=X_test, y_test=y_test, eval_every=2, progress=False)
+    assert len(spied["forward_prop"]) == 7  # predict on X_test calls network's own forward_prop
+    assert all(call == {"m": 60, "dropout": 0.0, "rng": None} for call in spied["forward_prop"])
+    assert spied["cross_entropy_from_logits"] == [{"m": 60}] * 7
+    assert spied["back_prop"] == [{"m": 60, "masks": []}] * 7
+    assert len(spied["update_params"]) == 7
+
+
+def test_gradient_descent_stopped_by_its_callback_took_only_those_steps(spied):
+    X, y = blobs(60)
+    gradient_descent(X, y, LAYERS, 0.1, 10, progress=False, callback=lambda iteration, *_: iteration == 3)
+    assert [len(spied[name]) for name in ("forward_prop", "cross_entropy_from_logits", "back_prop")] == [3, 3, 3]
+
+
+@pytest.mark.parametrize("dropout, weight_decay", [(0.0, 0.0), (0.3, 1e-3)])
+def test_train_calls_forward_prop_the_loss_and_back_prop_every_step(spied, dropout, weight_decay):
+    X, y = blobs(100)
+    X_val, y_val = blobs(30, seed=1)
+    train(X, y, LAYERS, epochs=3, batch_size=32, dropout=dropout, weight_decay=weight_decay,
+          X_val=X_val, y_val=y_val, progress=False)
+    sizes = [32, 32, 32, 4] * 3  # 4 mini-batches per epoch, 3 epochs: 12 steps
+    assert [call["m"] for call in spied["forward_prop"]] == sizes
+    assert [call["m"] for call in spied["cross_entropy_from_logits"]] == sizes
+    assert [call["m"] for call in spied["back_prop"]] == sizes
+    assert all(call["dropout"] == dropout for call in spied["forward_prop"])
+    # every step draws its masks from the same generator, and back_prop applies them
+    generators = {id(call["rng"]) for call in spied["forward_prop"]}
+    assert len(generators) == 1 and isinstance(spied["forward_prop"][0]["rng"], np.random.Generator)
+    assert all(call["masks"] == (["D1"] if dropout else []) for call in spied["back_prop"])
+    assert len(spied["l2_gradient"]) == (12 * 2 if weight_decay else 0)  # one per weight matrix and step
+    assert spied["update_params"] == []  # train steps with the optimiser
+
+
+def run_python(code):
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+TRAIN_A_LITTLE = """
+import sys
+import numpy as np
+import nnlib
+rng = np.random.default_rng(0)
+X, y = rng.random((4, 40)), rng.integers(0, 3, 40)
+nnlib.train(X, y, [4, 5, 3], epochs=2, batch_size=8, dropout=0.2, progress=False{engine})
+nnlib.gradient_descent(X, y, [4, 5, 3], 0.1, 3, progress=False{engine})
+print(sorted(name for name in sys.modules if name.startswith("nnlib.fast")))
+"""
+
+
+def test_nnlib_fast_is_imported_only_when_the_fast_engine_is_asked_for():
+    assert run_python(TRAIN_A_LITTLE.format(engine="")).strip() == "[]"
+    imported = run_python(TRAIN_A_LITTLE.format(engine=', engine="fast"'))
+    assert "'nnlib.fast'" in imported and "'nnlib.fast.workspace'" in imported
