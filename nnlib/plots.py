@@ -252,3 +252,149 @@ def plot_example_loss(p_correct=None, num_classes=10, title="Cross-entropy of on
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
+
+
+
+def plot_roofline(bandwidth_gbs, peak_gflops, points,
+                  title="The roofline of this machine", ax=None):
+    """The roofline model: the most GFLOP/s a computation can reach.
+
+    A computation that does F floating-point operations (FLOP) on Q bytes
+    read from memory has the arithmetic intensity I = F / Q, in FLOP per
+    byte. A machine that reads ``bandwidth_gbs`` GB/s and computes at most P
+    GFLOP/s runs it at most at min(P, bandwidth_gbs * I) GFLOP/s: under the
+    slanted roof (memory-bound) left of the ridge I = P / bandwidth_gbs,
+    under the flat roof (compute-bound) right of it.
+
+    peak_gflops: P, a number, or ``{label: P}`` for several flat roofs
+    (float32, float64); points: ``{label: (I, GFLOP/s)}``, computations drawn
+    as markers. Both axes are logarithmic. The slanted roof is the first
+    line, then come one line per flat roof and one per point, in order.
+    """
+    fig, ax = _figure(ax, (7, 4.6))
+    peaks = peak_gflops if isinstance(peak_gflops, dict) else {
+        "peak": peak_gflops}
+    ridges = {label: peak / bandwidth_gbs for label, peak in peaks.items()}
+    intensities = [I for I, _ in points.values()] + list(ridges.values())
+    left, right = min(intensities) / 3, max(intensities) * 3
+    slope = np.array([left, max(ridges.values())])
+    ax.plot(slope, bandwidth_gbs * slope, color="gray", linewidth=2.5,
+            label=f"memory: {bandwidth_gbs:.3g} GB/s × intensity")
+    for k, (label, peak) in enumerate(peaks.items()):
+        ax.plot([ridges[label], right], [peak, peak], color="black",
+                linestyle=["-", "--", ":"][k % 3],
+                label=f"{label}: {peak:.3g} GFLOP/s, "
+                      f"ridge at {ridges[label]:.3g} FLOP/byte")
+    for k, (label, (intensity, gflops)) in enumerate(points.items()):
+        ax.plot([intensity], [gflops], marker="os^Dv<>"[k % 7], markersize=8,
+                linestyle="none", color=f"C{k}", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(left, right)
+    ax.set_ylim(top=2 * max(peaks.values()))  # room above the flat roofs
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 10, not 10^1
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(FuncFormatter(_twos_and_fives))
+    ax.set_xlabel("arithmetic intensity (FLOP per byte read from memory)")
+    ax.set_ylabel("GFLOP/s (at most)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    # beside the axes: inside, it would hide roofs or points
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    return fig
+
+
+def race_table(race, target=0.98):
+    """One row per contender of a race of ``benchmarks/results.json``.
+
+    race: one entry of ``results["races"]``, whose ``contenders`` each have
+    a ``name``, ``epoch_seconds`` and ``test_accuracy`` after each epoch.
+    Rows in the file's order; columns: ``s/epoch``, the median seconds per
+    epoch; ``÷ first``, that median divided by the first contender's;
+    ``test acc. (%)`` after the last epoch; ``s to 98%``, the training
+    seconds until the test accuracy first reached ``target`` (NaN if it
+    never did). Seconds rounded to 2 decimals, the others to 1.
+    """
+    to_target = f"s to {target:.0%}"
+    rows = []
+    for contender in race["contenders"]:
+        seconds = np.asarray(contender["epoch_seconds"], dtype=float)
+        accuracy = np.asarray(contender["test_accuracy"], dtype=float)
+        reached = np.flatnonzero(accuracy >= target)
+        rows.append({
+            "contender": contender["name"],
+            "s/epoch": float(np.median(seconds)),
+            "test acc. (%)": 100 * accuracy[-1],
+            to_target: (seconds[:reached[0] + 1].sum() if reached.size
+                        else np.nan)})
+    table = pd.DataFrame(rows).set_index("contender")
+    table.insert(1, "÷ first", table["s/epoch"] / table["s/epoch"].iloc[0])
+    return table.round({"s/epoch": 2, "÷ first": 2, "test acc. (%)": 1,
+                        to_target: 1})
+
+
+def article_table(results):
+    """The article benchmark of ``benchmarks/results.json``, one row a network.
+
+    Columns: ``iterations``; the training seconds of the article's code and
+    of nnlib's plain and fast engines (``article s``, ``plain s``, ``fast s``,
+    rounded to 0.1 s); ``speed-up``, the article's seconds divided by the fast
+    engine's. Indexed by the layers, e.g. ``[784, 10, 10]``.
+    """
+    rows = []
+    for run in results["article"]:
+        seconds = run["seconds"]
+        rows.append({"layers": str(run["layers"]),
+                     "iterations": run["iterations"],
+                     "article s": seconds["article"],
+                     "plain s": seconds["plain"], "fast s": seconds["fast"],
+                     "speed-up": seconds["article"] / seconds["fast"]})
+    return pd.DataFrame(rows).set_index("layers").round(1)
+
+
+def plot_race(results, target=0.98):
+    """The races of ``benchmarks/results.json``, one row of two panels each.
+
+    Left: each contender's median seconds per epoch (a labelled bar, from
+    :func:`race_table`). Right: its test accuracy (%) after each epoch
+    against the training time so far (cumulative seconds), with a dashed
+    line at ``target``. A contender keeps its colour in every row; the first
+    row's accuracy panel holds the legend.
+    """
+    races = results["races"]
+    names = [c["name"] for race in races for c in race["contenders"]]
+    colours = {name: f"C{k}" for k, name in enumerate(dict.fromkeys(names))}
+    fig, axes = plt.subplots(len(races), 2, figsize=(11, 3.6 * len(races)),
+                             squeeze=False)
+    for (ax_time, ax_acc), race in zip(axes, races):
+        setting = (f"dropout {race['dropout']:g}" if race["dropout"]
+                   else "no dropout")
+        medians = race_table(race, target)["s/epoch"]
+        rows = np.arange(len(medians))
+        ax_time.barh(rows, medians, color=[colours[n] for n in medians.index])
+        for row, median in zip(rows, medians):
+            ax_time.text(median, row, f" {median:.2f} s", va="center",
+                         fontsize=8)
+        ax_time.set_yticks(rows, list(medians.index), fontsize=8)
+        ax_time.invert_yaxis()  # the first contender on top
+        ax_time.set_xlim(0, 1.25 * medians.max())
+        ax_time.set_xlabel("seconds per epoch (median)")
+        ax_time.set_title(f"{setting}: time per epoch")
+        for c in race["contenders"]:
+            ax_acc.plot(np.cumsum(c["epoch_seconds"]),
+                        100 * np.asarray(c["test_accuracy"]), marker="o",
+                        markersize=3, color=colours[c["name"]],
+                        label=c["name"])
+        ax_acc.axhline(100 * target, color="gray", linestyle="--",
+                       linewidth=1)
+        ax_acc.set_xlabel("training time (s)")
+        ax_acc.set_ylabel("test accuracy (%)")
+        ax_acc.set_title(f"{setting}: test accuracy after each epoch")
+        ax_acc.grid(alpha=0.3)
+    axes[0, 1].legend(fontsize=8)  # the colours are the same in every row
+    first = races[0]
+    fig.suptitle(f"Adam on {first['layers']}, B = {first['batch_size']}, "
+                 f"float32, {first['epochs']} epochs")
+    fig.tight_layout()
+    return fig

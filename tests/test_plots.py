@@ -237,3 +237,113 @@ def test_plot_example_loss_without_examples_draws_the_curve_and_chance_only():
 def test_plot_example_loss_counts_many_examples_with_a_thousands_separator():
     fig = plots.plot_example_loss(p_correct=np.full(1000, 0.5))
     assert fig.axes[0].get_legend().get_texts()[-1].get_text() == "1,000 examples"
+
+
+# ---------------------------------------------------------------- plot_roofline
+
+def test_plot_roofline_draws_the_slanted_roof_the_flat_roofs_from_their_ridges_and_the_points():
+    points = {"small net": (5.0, 40.0), "big net": (300.0, 150.0)}
+    fig = plots.plot_roofline(20.0, {"float32": 200.0, "float64": 100.0}, points, title="roof")
+    ax = fig.axes[0]
+    memory, roof32, roof64, small, big = ax.lines
+    x = memory.get_xdata()
+    np.testing.assert_allclose(memory.get_ydata(), 20.0 * x)  # GB/s x FLOP/byte = GFLOP/s
+    assert x[-1] == 10.0  # up to the highest ridge, 200 / 20
+    assert roof32.get_xdata()[0] == 10.0 and list(roof32.get_ydata()) == [200.0, 200.0]
+    assert roof64.get_xdata()[0] == 5.0 and list(roof64.get_ydata()) == [100.0, 100.0]
+    assert (small.get_xdata()[0], small.get_ydata()[0]) == (5.0, 40.0)
+    assert (big.get_xdata()[0], big.get_ydata()[0]) == (300.0, 150.0)
+    left, right = ax.get_xlim()
+    assert left < 5.0 and right > 300.0  # every point and ridge is inside
+    assert ax.get_ylim()[1] == 400.0  # room above the highest roof
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["memory: 20 GB/s × intensity",
+                      "float32: 200 GFLOP/s, ridge at 10 FLOP/byte",
+                      "float64: 100 GFLOP/s, ridge at 5 FLOP/byte", "small net", "big net"]
+    assert ax.get_xlabel() == "arithmetic intensity (FLOP per byte read from memory)"
+    assert ax.get_ylabel() == "GFLOP/s (at most)"
+    assert ax.get_title() == "roof"
+
+
+def test_plot_roofline_takes_a_single_peak_as_a_number():
+    fig = plots.plot_roofline(10.0, 50.0, {"a": (1.0, 10.0)})
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    assert ax.lines[1].get_xdata()[0] == 5.0
+    assert ax.get_legend().get_texts()[1].get_text() == "peak: 50 GFLOP/s, ridge at 5 FLOP/byte"
+
+
+# ---------------------------------------------------------------- benchmark results
+
+def fake_results():
+    """A benchmarks/results.json in miniature: the schema, with numbers easy to check."""
+    def contender(name, seconds, accuracies):
+        return {"name": name, "epoch_seconds": seconds, "test_accuracy": accuracies}
+    return {
+        "date": "2000-01-01T00:00:00Z", "command": "a test", "commit": "0" * 40,
+        "machine": {"cpu": "a CPU", "cores": 2, "os": "an OS"},
+        "versions": {"python": "3", "numpy": "2", "blas": "a BLAS", "torch": "2",
+                     "scikit-learn": "1"},
+        "article": [
+            {"layers": [784, 10, 10], "iterations": 1000, "train_size": 33600,
+             "seconds": {"article": 30.0, "plain": 20.0, "fast": 10.0},
+             "train_accuracy": {"article": 0.87, "plain": 0.87, "fast": 0.87},
+             "test_accuracy": {"article": 0.871, "plain": 0.874, "fast": 0.874}},
+            {"layers": [784, 256, 128, 64, 10], "iterations": 500, "train_size": 33600,
+             "seconds": {"article": 250.0, "plain": 150.0, "fast": 100.0},
+             "train_accuracy": {"article": 0.96, "plain": 0.96, "fast": 0.96},
+             "test_accuracy": {"article": 0.95, "plain": 0.95, "fast": 0.95}}],
+        "races": [
+            {"dropout": 0.0, "layers": [784, 256, 128, 64, 10], "batch_size": 128, "epochs": 3,
+             "contenders": [contender("fast", [1.0, 3.0, 2.0], [0.97, 0.98, 0.99]),
+                            contender("slow", [4.0, 4.0, 5.0], [0.96, 0.97, 0.975])]},
+            {"dropout": 0.2, "layers": [784, 256, 128, 64, 10], "batch_size": 128, "epochs": 3,
+             "contenders": [contender("slow", [6.0, 6.0, 6.0], [0.9, 0.95, 0.985]),
+                            contender("fast", [2.0, 2.0, 2.0], [0.96, 0.97, 0.98])]}]}
+
+
+def test_race_table_has_the_median_the_ratio_to_the_first_the_last_accuracy_and_the_time_to_98():
+    table = plots.race_table(fake_results()["races"][0])
+    assert list(table.index) == ["fast", "slow"] and table.index.name == "contender"
+    assert list(table.columns) == ["s/epoch", "÷ first", "test acc. (%)", "s to 98%"]
+    assert list(table["s/epoch"]) == [2.0, 4.0]
+    assert list(table["÷ first"]) == [1.0, 2.0]
+    assert list(table["test acc. (%)"]) == [99.0, 97.5]
+    assert table.loc["fast", "s to 98%"] == 4.0  # 98% reached after epoch 2: 1 + 3 s
+    assert np.isnan(table.loc["slow", "s to 98%"])  # never reached
+
+
+def test_article_table_has_one_row_per_network_with_the_three_codes_seconds():
+    table = plots.article_table(fake_results())
+    assert list(table.index) == ["[784, 10, 10]", "[784, 256, 128, 64, 10]"]
+    assert list(table.columns) == ["iterations", "article s", "plain s", "fast s", "speed-up"]
+    assert list(table["iterations"]) == [1000, 500]
+    assert list(table.loc["[784, 10, 10]"]) == [1000, 30.0, 20.0, 10.0, 3.0]
+    assert table.loc["[784, 256, 128, 64, 10]", "speed-up"] == 2.5
+
+
+def test_plot_race_draws_two_panels_per_race_with_medians_and_accuracy_against_time():
+    results = fake_results()
+    fig = plots.plot_race(results)
+    assert len(fig.axes) == 4
+    times, accuracy, times_dropout, accuracy_dropout = fig.axes
+    assert [bar.get_width() for bar in times.patches] == [2.0, 4.0]  # medians, in file order
+    assert [t.get_text() for t in times.get_yticklabels()] == ["fast", "slow"]
+    assert [t.get_text() for t in times.texts] == [" 2.00 s", " 4.00 s"]
+    assert times.get_xlabel() == "seconds per epoch (median)"
+    assert times.get_title() == "no dropout: time per epoch"
+    fast, slow, target = accuracy.lines
+    np.testing.assert_allclose(fast.get_xdata(), [1.0, 4.0, 6.0])  # cumulative seconds
+    np.testing.assert_allclose(fast.get_ydata(), [97.0, 98.0, 99.0])  # percent
+    assert list(target.get_ydata()) == [98.0, 98.0]
+    assert (accuracy.get_xlabel(), accuracy.get_ylabel()) == ("training time (s)",
+                                                              "test accuracy (%)")
+    assert [t.get_text() for t in accuracy.get_legend().get_texts()] == ["fast", "slow"]
+    assert times_dropout.get_title() == "dropout 0.2: time per epoch"
+    assert [bar.get_width() for bar in times_dropout.patches] == [6.0, 2.0]
+    # a contender keeps its colour in every race
+    assert accuracy_dropout.lines[1].get_color() == fast.get_color()
+    assert times_dropout.patches[1].get_facecolor() == times.patches[0].get_facecolor()
+    assert fig._suptitle.get_text() == ("Adam on [784, 256, 128, 64, 10], B = 128, float32, "
+                                        "3 epochs")

@@ -7,7 +7,8 @@ training run. Only the order in which numbers are added differs, so results agre
 (``tests/test_fast.py``: 50 float64 steps of every optimiser with dropout and L2 agree to
 1e-9). The loops reach it with ``engine="fast"``; it imports the maths and never the loops.
 
-**How** (each point measured and explained in :mod:`nnlib.fast.workspace`):
+**How** (each point measured and explained in :mod:`nnlib.fast.workspace`; the chapter
+"Making it fast" measures the machine's limits and demonstrates them one at a time):
 
 1. float32 throughout, and every buffer allocated once, before the first step;
 2. X stored one example per row, so a mini-batch is one gather of whole rows;
@@ -16,8 +17,10 @@ training run. Only the order in which numbers are added differs, so results agre
 4. layer 1's products restricted to the pixels that are not blank in every image of a chunk;
 5. narrow layers multiplied in slices that OpenBLAS runs without packing;
 6. the two halves of each batch, and of the optimiser's step on one flat parameter vector,
-   computed side by side on two cores: by a second thread, or on x86-64 Linux by a forked
-   worker process that meets this one at spinning barriers (:mod:`nnlib.fast.worker`).
+   computed side by side on two cores: by a second thread for full-batch steps, whose long
+   products release the GIL, and for mini-batch steps, on x86-64 Linux, by a forked worker
+   process with its own GIL that meets this one at spinning barriers
+   (:mod:`nnlib.fast.worker`).
 """
 from .loops import gradient_descent, train
 

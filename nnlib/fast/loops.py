@@ -55,8 +55,14 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
 
 def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", learning_rate=None,
           weight_decay=0.0, dropout=0.0, init="he", seed=0, X_val=None, y_val=None, progress=True,
-          callback=None):
-    """``nnlib.train`` on a Workspace; see its docstring for the arguments."""
+          callback=None, threads=None, processes=None):
+    """``nnlib.train`` on a Workspace; see its docstring for the arguments.
+
+    ``threads`` (1 or 2; default: the cores available, at most 2) and ``processes`` (True:
+    the second block in a forked worker process; False: in a thread; default: a process
+    where ``nnlib.fast.worker.available()``) choose how the two blocks run, with the same
+    bits either way.
+    """
     dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate = check_train(
         X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay, dropout,
         X_val, y_val)
@@ -65,7 +71,8 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     history = train_history(validate)
     seconds, iteration = 0.0, 0
     bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch", progress)
-    with Workspace(X, y, dims, batch_size=batch_size, dropout_rng=dropout_rng) as workspace:
+    with Workspace(X, y, dims, batch_size=batch_size, dropout_rng=dropout_rng, threads=threads,
+                   processes=processes) as workspace:
         # all W_l and b_l in one vector, in memory a worker process can share
         vector, params = flatten_params(init_params(dims, seed=seed, method=init, dtype=X.dtype),
                                         shared=workspace.processes)

@@ -1,11 +1,15 @@
-"""The training loops' fast forward and backward pass: preallocated buffers, chunks, two threads.
+"""The fast engine's forward and backward pass: preallocated buffers, chunks, two cores.
 
-``network.forward_prop`` and ``network.back_prop`` are written to be read next to the book's
-equations. The training loops call a :class:`Workspace` instead, which computes the same
-things, the mean cross-entropy, the accuracy and every ``dW_l, db_l``, from the same
-parameters, several times faster (``tests/test_workspace.py`` checks it against the reference
-functions). It changes how the work meets the memory and the cores, not the algorithm. Why
-each choice (measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
+``nnlib.network.forward_prop`` and ``back_prop`` are written to be read next to the book's
+equations, and the plain engine (``nnlib.training``) runs them. The fast engine's loops
+(``nnlib.fast.loops``, reached with ``engine="fast"``) run a :class:`Workspace` instead,
+which computes the same things from the same parameters, examples and dropout masks: the mean
+cross-entropy, the accuracy and every ``dW_l, db_l``, several times faster
+(``tests/test_fast.py`` checks the two engines against each other). It changes how the work
+meets the memory and the cores, not the algorithm. The book's chapter "Making it fast"
+measures the machine's two limits (one read of X, the rate of a matrix product), places each
+network on its roofline and demonstrates the points below one at a time. Why each choice
+(measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
 
 1. **Chunks of examples.** X (784 x 33,600 float32, 105 MB) does not fit in any cache, and
    the forward product ``W_1 X`` and the gradient ``dZ_1 X^T`` both read all of it. Running the
@@ -41,8 +45,8 @@ each choice (measured on a 2-core AVX-512 CPU with NumPy's OpenBLAS):
    calls per block, and two threads hand the GIL to each other at nearly every one of them.
    Where it can (x86-64 Linux), :meth:`Workspace.train_step` runs block 1 and its half of the
    optimiser in a forked process instead, which meets the main process at two spinning
-   barriers per step (``nnlib.worker``): for the race's network, 0.55 s per epoch instead of
-   0.8. The parameters and both blocks' gradients then live in shared memory
+   barriers per step (:mod:`nnlib.fast.worker`): for the race's network, 0.55 s per epoch
+   instead of 0.8. The parameters and both blocks' gradients then live in shared memory
    (``flatten_params(params, shared=True)``).
 9. **Inputs that are 0 are skipped.** An input that is 0 in every example of a chunk adds
    nothing to ``Z_1 = W_1 X`` and its column of ``dW_1 = dZ_1 X^T`` is 0. MNIST's first and
@@ -149,10 +153,11 @@ def _weight_gradient(dZ, A_prev, dW, stack, size):
 
 
 def _nonzero_span(XT):
-    """(lo, hi): the columns of XT outside lo..hi-1 are 0 in every row (lo = hi = 0: all are).
+    """(lo, hi): the columns of XT outside lo..hi-1 are 0 in every row.
 
-    XT: (n, n_0), C-contiguous. An OR of the numbers' bits is 0 only for a column of zeros,
-    and twice as fast as np.any (a -0.0 counts as nonzero: its column is kept, harmlessly).
+    XT: (n, n_0), C-contiguous; (0, 0) when every column is 0. An OR of the
+    numbers' bits is 0 only for a column of zeros, and twice as fast as
+    np.any (a -0.0 counts as nonzero: its column is kept, harmlessly).
     """
     bits = np.bitwise_or.reduce(XT.view(f"u{XT.dtype.itemsize}"), axis=0)
     nonzero = np.flatnonzero(bits)
@@ -204,10 +209,10 @@ class Workspace:
     examples (full-batch gradient descent); a batch size sizes them for :meth:`train_step`
     on mini-batches. ``dropout_rng``, a ``np.random.Generator``, draws the dropout masks
     exactly as ``forward_prop`` does (one (n_l, B) array per hidden layer, in order), so a
-    seed gives the plain engine's masks; ``threads`` defaults to the cores
-    available, at most 2. With two, :meth:`train_step` runs its second block in a worker
-    process where ``nnlib.worker.available()`` (``processes=None``; True or False forces the
-    choice), and everything else in a second thread.
+    seed gives the plain engine's masks; ``threads`` defaults to the cores available, at
+    most 2. With two, :meth:`train_step` runs its second block in a worker process where
+    ``nnlib.fast.worker.available()`` (``processes=None``; True or False forces the choice),
+    and everything else in a second thread.
 
     Use it as a context manager: inside, OpenBLAS runs one thread per product (the workspace's
     own thread or process splits the work), and the thread or process stops on exit.
@@ -230,7 +235,7 @@ class Workspace:
         if processes is None:
             processes = two and batch_size is not None and worker.available()
         elif processes and not worker.available():
-            raise ValueError("processes=True needs fork() on x86-64 Linux (nnlib.worker.available())")
+            raise ValueError("processes=True needs fork() on x86-64 Linux (nnlib.fast.worker.available())")
         self.processes = bool(processes)
         self.batch_size = batch_size or self.m
         self.blocks = [_Block(self.dims, block_size, X.dtype, self.slice_sizes, self.processes)
@@ -269,7 +274,8 @@ class Workspace:
     def _in_parallel(self, task):
         """[task(0), task(1)]: task(1) in the other thread when there is one.
 
-        NumPy's overflow warnings are silenced: a diverging loss is reported by the loop.
+        NumPy's overflow warnings are silenced: a diverging loss is reported by
+        the loop.
         """
         def quiet(k):
             with np.errstate(over="ignore", invalid="ignore"):
@@ -387,10 +393,11 @@ class Workspace:
         optimizer.step([grad])
 
     def _run_block(self, params, columns, m, dropout, block, start, stop):
-        """Forward and backward pass over examples start..stop-1, chunk by chunk.
+        """Forward and backward pass over examples start..stop-1, by chunks.
 
-        Leaves the sum over these examples of the gradients, each divided by m, in
-        ``block.grads``; returns (sum of the per-example losses, number correct).
+        Leaves the sum over these examples of the gradients, each divided by
+        m, in ``block.grads``; returns (sum of the per-example losses, number
+        correct).
         """
         loss, correct = 0.0, 0
         if start == stop:
