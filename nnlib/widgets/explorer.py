@@ -15,6 +15,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 
 from ..checks import check_labels, check_X
 from ..losses import get_accuracy, get_predictions
@@ -300,10 +301,13 @@ class Explorer:
         # Overflow on the way to divergence is expected and reported below, not warned about.
         with np.errstate(over="ignore", invalid="ignore"):
             try:
-                params, history = gradient_descent(
-                    X, y, dims, learning_rate, iterations, init=settings["init"], seed=settings["seed"],
-                    X_test=self.X_val, y_test=self.y_val, eval_every=max(1, iterations // VAL_POINTS),
-                    progress=False, callback=step_done)
+                # One BLAS thread: OpenBLAS's second one spins while it waits, and when
+                # other programs used the cores that made products 4 to 15x slower.
+                with threadpool_limits(limits=1, user_api="blas"):
+                    params, history = gradient_descent(
+                        X, y, dims, learning_rate, iterations, init=settings["init"], seed=settings["seed"],
+                        X_test=self.X_val, y_test=self.y_val, eval_every=max(1, iterations // VAL_POINTS),
+                        progress=False, callback=step_done)
             except TrainingDiverged as diverged:
                 history, result, error = diverged.history, f"diverged at {len(diverged.history['loss'])}", str(diverged)
             trained = params is not None
