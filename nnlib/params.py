@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 
-from .checks import check_layer_dims, check_params
+from .checks import all_finite, check_layer_dims, check_params
 
 INIT_METHODS = ("he", "xavier", "article")
 
@@ -226,9 +226,9 @@ def _read_member(archive, info, path):
 def _check_finite(path, params):
     """Raise ValueError at the first array holding NaN or infinity."""
     for key, array in params.items():
-        finite = np.isfinite(array)
-        if not finite.all():
+        if not all_finite(array):
+            bad = array.size - np.count_nonzero(np.isfinite(array))
             raise ValueError(
-                f"{path}: {key} holds {array.size - finite.sum()} NaN or "
+                f"{path}: {key} holds {bad} NaN or "
                 f"infinite values out of {array.size}; were they saved "
                 "after the training diverged?")
