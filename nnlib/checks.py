@@ -31,12 +31,56 @@ def check_layer_dims(layer_dims):
     return [int(n) for n in dims]
 
 
-def check_learning_rate(learning_rate):
+def memory_needed(layer_dims, dtype, examples):
+    """A lower bound on the bytes training needs.
+
+    The parameters W_l, b_l and their gradients, and Z_l, A_l of every
+    layer for ``examples`` columns; layer_dims: [n_0, ..., n_L].
+    """
+    weights = sum(n_in * n_out + n_out
+                  for n_in, n_out in zip(layer_dims, layer_dims[1:]))
+    units = sum(layer_dims[1:])
+    return (2 * weights + 2 * units * examples) * np.dtype(dtype).itemsize
+
+
+def available_memory():
+    """Bytes of memory free for new arrays (Linux), or None when unknown.
+
+    MemAvailable of /proc/meminfo: free memory plus the caches the kernel
+    can drop.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(layer_dims, dtype, examples, name="layer_dims"):
+    """Refuse layer sizes whose training would not fit in memory.
+
+    A ValueError naming ``name`` and the GiB needed and available, before
+    any array is made, instead of NumPy's MemoryError (or swapping) later.
+    """
+    needed = memory_needed(layer_dims, dtype, examples)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"{name} {layer_dims} needs at least {needed / 2**30:,.1f} GiB "
+            f"of memory ({np.dtype(dtype)} parameters, their gradients and "
+            f"the activations of {examples} examples) but "
+            f"{available / 2**30:,.1f} GiB are available: use smaller layers")
+
+
+def check_learning_rate(learning_rate, name="learning_rate"):
     """Return ``learning_rate`` as a float, positive and finite."""
     if isinstance(learning_rate, bool) \
             or not isinstance(learning_rate, Real) \
             or not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError("learning_rate must be a positive finite number, "
+        raise ValueError(f"{name} must be a positive finite number, "
                          f"got {learning_rate!r}")
     return float(learning_rate)
 
@@ -50,8 +94,19 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def check_seed(seed, name="seed"):
+    """Return ``seed``: None (a fresh random start) or an integer >= 0."""
+    if seed is None:
+        return None
+    return check_positive_int(seed, name, minimum=0)
+
+
 def check_X(X, n_0=None, name="X"):
-    """Check that X is a 2-D floating array of shape (n_0, m) with m >= 1."""
+    """Check that X is a float32 or float64 array (n_0, m) with m >= 1.
+
+    float16 is refused: Adam's eps (1e-8) and small squared gradients round
+    to 0 in it, so its step divides by zero and training turns to NaN.
+    """
     if not isinstance(X, np.ndarray):
         raise ValueError(f"{name} must be a NumPy array of shape (n_0, m), "
                          f"got {type(X).__name__}")
@@ -59,16 +114,44 @@ def check_X(X, n_0=None, name="X"):
         raise ValueError(
             f"{name} must be 2-D with one example per column, shape (n_0, m); "
             f"got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.floating):
-        raise ValueError(
-            f"{name} must hold floats (float32 or float64), got dtype "
-            f"{X.dtype}; scale pixels with {name}.astype(np.float32) / 255")
+    if X.dtype.type not in (np.float32, np.float64):
+        todo = (f"scale pixels with {name}.astype(np.float32) / 255"
+                if np.issubdtype(X.dtype, np.integer)
+                else f"convert it with {name}.astype(np.float32)")
+        raise ValueError(f"{name} must hold floats (float32 or float64), got "
+                         f"dtype {X.dtype}; {todo}")
     if X.shape[1] == 0:
         raise ValueError(f"{name} has no columns (examples): shape {X.shape}")
     if n_0 is not None and X.shape[0] != n_0:
         raise ValueError(f"{name} has {X.shape[0]} rows but layer 1 expects "
                          f"{n_0}")
     return X
+
+
+def all_finite(array):
+    """True when no value of ``array`` is NaN or infinite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        # A sum is finite only if every term is: one pass over the array,
+        # twice as fast as np.isfinite on MNIST's training set. Only when it
+        # is not (a NaN, an inf, or large values that overflow) do we look
+        # at each value.
+        return bool(np.isfinite(array.sum()) or np.isfinite(array).all())
+
+
+def check_finite(X, name="X"):
+    """Refuse NaN and infinite values in X, naming the first one.
+
+    Training on them turns the loss to NaN at the first step.
+    """
+    if all_finite(X):
+        return X
+    bad = ~np.isfinite(X)
+    count, (row, column) = np.count_nonzero(bad), np.argwhere(bad)[0]
+    values = "values" if count > 1 else "value"
+    raise ValueError(
+        f"{name} holds {count} NaN or infinite {values}, the "
+        f"first {name}[{row}, {column}] = {X[row, column]}; training on it "
+        "gives NaN: fix or drop those examples (columns)")
 
 
 def check_labels(y, m=None, num_classes=None, name="y"):
@@ -164,11 +247,11 @@ def check_dropout(dropout, rng):
     return dropout
 
 
-def check_weight_decay(value):
+def check_weight_decay(value, name="weight_decay"):
     """Return ``value`` as a float >= 0, finite."""
     if isinstance(value, bool) or not isinstance(value, Real) \
             or not math.isfinite(value) or value < 0:
-        raise ValueError("weight_decay must be a finite number >= 0, "
+        raise ValueError(f"{name} must be a finite number >= 0, "
                          f"got {value!r}")
     return float(value)
 
@@ -184,9 +267,11 @@ def check_choice(value, choices, name):
 def check_training_data(X, y, layer_dims, name="X"):
     """Validate a training or evaluation pair against the network.
 
-    X must match the first layer's size, y the last layer's.
+    X must match the first layer's size and hold finite values, y the last
+    layer's.
     """
     check_X(X, layer_dims[0], name=name)
+    check_finite(X, name=name)
     check_labels(y, m=X.shape[1], num_classes=layer_dims[-1],
                  name="y" if name == "X" else f"y{name[1:]}")
 
@@ -204,7 +289,7 @@ def check_pair(X, y, layer_dims, name):
 
 
 def check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
-                           eval_every, X_test, y_test):
+                           eval_every, X_test, y_test, seed):
     """The arguments of ``gradient_descent`` (both engines), checked once.
 
     Returns ``(layer_dims, learning_rate, iterations, eval_every, evaluate)``,
@@ -214,13 +299,17 @@ def check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
     learning_rate = check_learning_rate(learning_rate)
     iterations = check_positive_int(iterations, "iterations")
     eval_every = check_positive_int(eval_every, "eval_every", minimum=0)
+    check_seed(seed)
     check_training_data(X, y, dims)
     evaluate = check_pair(X_test, y_test, dims, "X_test") and eval_every > 0
+    # the forward pass on all m examples, or on X_test to evaluate
+    examples = max(X.shape[1], X_test.shape[1] if evaluate else 0)
+    check_memory(dims, X.dtype, examples)
     return dims, learning_rate, iterations, eval_every, evaluate
 
 
 def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
-                weight_decay, dropout, X_val, y_val):
+                weight_decay, dropout, X_val, y_val, seed):
     """The arguments of ``train`` (both engines), checked once.
 
     ``learning_rate=None`` becomes the optimiser's default. Returns
@@ -237,7 +326,12 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
     learning_rate = check_learning_rate(learning_rate)
     weight_decay = check_weight_decay(weight_decay)
     dropout = check_fraction(dropout, "dropout")
+    check_seed(seed)
     check_training_data(X, y, dims)
     validate = check_pair(X_val, y_val, dims, "X_val")
+    # the forward pass on a mini-batch, or on X_val to validate
+    examples = max(min(batch_size, X.shape[1]),
+                   X_val.shape[1] if validate else 0)
+    check_memory(dims, X.dtype, examples)
     return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
             validate)

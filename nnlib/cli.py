@@ -6,11 +6,22 @@ evaluation excluded). ``--optimizer gd`` (the default) is the article's full-bat
 descent for ``--iterations`` steps; ``sgd``, ``momentum`` and ``adam`` train on shuffled
 mini-batches for ``--epochs``. With ``--json`` stdout holds exactly one JSON object; progress
 and messages go to stderr.
+
+Exit status: 0 when trained (and saved, with ``--save``); 1 when training diverged, with nothing
+saved; 2 for a bad option, value or file, refused before any training where it can be (every
+option's value, the memory the layers need, the ``--save`` and ``--data-dir`` paths) with one
+line on stderr naming the flag or the file.
 """
 import argparse
 import json
+import os
 import sys
+import tempfile
 
+import numpy as np
+
+from .checks import (check_fraction, check_learning_rate, check_memory, check_positive_int,
+                     check_seed, check_weight_decay)
 from .data import load_mnist
 from .losses import get_accuracy
 from .optimizers import OPTIMIZERS, make_optimizer
@@ -20,6 +31,7 @@ from .network import predict
 from .training import ENGINES, gradient_descent, train
 
 MNIST_PIXELS, MNIST_CLASSES = 784, 10
+MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60000, 10000
 # Options of one kind of training only, with the default they take when not given.
 FULL_BATCH_ONLY = {"iterations": 1000, "eval_every": 0}
 MINI_BATCH_ONLY = {"epochs": 10, "batch_size": 128, "weight_decay": 0.0, "dropout": 0.0}
@@ -42,6 +54,15 @@ def layer_list(text):
     return layers
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr, "error: " and a message that starts
+    with the flag (argparse's "argument --seed: ..." becomes "--seed: ..."), without the usage;
+    the exit status is 2, as argparse's."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message.removeprefix('argument ')}\n")
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: ...)" to an option's help unless the help already says its default.
 
@@ -56,7 +77,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m nnlib", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m nnlib", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser(
         "train", help="train a network on MNIST and report its accuracy",
@@ -94,13 +115,15 @@ def build_parser():
     add("--data-dir", default=None,
         help="folder with the MNIST files (default: $NNLIB_DATA_DIR, else the cache)")
     add("--json", action="store_true", help="print one JSON object on stdout and nothing else")
-    add("--save", metavar="PATH", help="save the trained parameters to this .npz file")
+    add("--save", metavar="PATH",
+        help="save the trained parameters to this .npz file (.npz is added when missing)")
     add("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
 def settings_from(args, parser):
-    """Fill the defaults of the chosen kind of training; reject the other kind's options."""
+    """Fill the defaults of the chosen kind of training; reject the other kind's options, then
+    every bad value (:func:`check_options`). Returns the settings the result reports."""
     full_batch = args.optimizer == "gd"
     used, unused = (FULL_BATCH_ONLY, MINI_BATCH_ONLY) if full_batch else (MINI_BATCH_ONLY, FULL_BATCH_ONLY)
     given = [name for name in unused if getattr(args, name) is not None]
@@ -114,6 +137,7 @@ def settings_from(args, parser):
             setattr(args, name, default)
     if args.learning_rate is None:
         args.learning_rate = 0.1 if full_batch else OPTIMIZERS[args.optimizer].default_learning_rate
+    check_options(args, parser)
     settings = {"optimizer": args.optimizer, "learning_rate": args.learning_rate}
     if full_batch:
         settings["iterations"] = args.iterations
@@ -124,10 +148,73 @@ def settings_from(args, parser):
     return settings
 
 
+def check_options(args, parser):
+    """Refuse a bad value before any data is loaded or any step taken, in one line naming its
+    flag: the library's own checks, the memory the network needs, the --data-dir and --save
+    paths. ``args.save`` becomes the path np.savez will really write."""
+    try:
+        check_learning_rate(args.learning_rate, "--learning-rate")
+        check_seed(args.seed, "--seed")
+        if not 1 <= args.train_size <= MNIST_TRAIN_IMAGES:
+            raise ValueError(f"--train-size must be between 1 and {MNIST_TRAIN_IMAGES}, "
+                             f"got {args.train_size}")
+        if args.optimizer == "gd":
+            check_positive_int(args.iterations, "--iterations")
+            check_positive_int(args.eval_every, "--eval-every", minimum=0)
+        else:
+            check_positive_int(args.epochs, "--epochs")
+            check_positive_int(args.batch_size, "--batch-size")
+            check_weight_decay(args.weight_decay, "--weight-decay")
+            check_fraction(args.dropout, "--dropout")
+        # the largest forward pass: the accuracy on all the training images, or on the test set
+        check_memory(args.layers, np.float32, max(args.train_size, MNIST_TEST_IMAGES),
+                     name="--layers")
+        check_data_dir(args.data_dir)
+        args.save = save_path(args.save)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def check_data_dir(path):
+    """Refuse a --data-dir that is a file, or lies under one (None: the default folder)."""
+    if path is None:
+        return
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):  # the folder is created when missing: its first parent
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        where = "" if existing == os.path.abspath(path) else f": {existing}"
+        raise ValueError(f"--data-dir {path}{where} is a file, not a folder; give the folder "
+                         "that holds (or will hold) the MNIST files")
+
+
+def save_path(path):
+    """The file ``--save path`` will write (None: no file), checked before training so that a
+    bad path cannot lose the run. np.savez adds ".npz" to a name without it; so do we, to
+    report the file really written."""
+    if path is None:
+        return None
+    given, path = path, path if path.endswith(".npz") else path + ".npz"
+    for name in (given, path):
+        if os.path.isdir(name) or not os.path.basename(name):
+            raise ValueError(f"--save {name!r} is a folder: give a file name, such as "
+                             f"{os.path.join(name, 'params.npz')}")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise ValueError(f"--save {path}: there is no folder {folder}")
+    try:  # creating a file is the one test that holds for every user (root too) and file system
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"--save {path}: cannot write in the folder {folder} "
+                         f"({error.strerror})") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ValueError(f"--save {path}: the file exists and is read-only")
+    return path
+
+
 def train_command(args, settings):
     X_train, y_train, X_test, y_test = load_mnist(args.data_dir)
-    if not 1 <= args.train_size <= X_train.shape[1]:
-        raise ValueError(f"--train-size must be between 1 and {X_train.shape[1]}, got {args.train_size}")
     X, y = X_train[:, :args.train_size], y_train[:args.train_size]
     progress = not (args.no_progress or args.json)
     if args.optimizer == "gd":
@@ -175,10 +262,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     settings = settings_from(args, parser)
     try:
-        return train_command(args, settings)
+        # Divergence is reported below, in one line: NumPy's overflow warnings before it are noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return train_command(args, settings)
     except TrainingDiverged as error:
         print(f"error: training diverged: {error}", file=sys.stderr)
         return 1
+    except MemoryError:  # check_memory's estimate is a lower bound: this may still happen
+        print(f"error: out of memory with --layers {','.join(map(str, args.layers))} and "
+              f"--train-size {args.train_size}: try smaller layers or fewer images",
+              file=sys.stderr)
+        return 2
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

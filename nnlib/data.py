@@ -16,11 +16,15 @@ book.
 MNIST comes from its four IDX files. Each file read, from disk or from a
 mirror, is checked against the canonical SHA-256 of its *uncompressed* bytes
 pinned in :data:`SHA256` (a gzip header differs between copies, the content
-does not), so a corrupt or foreign file is never parsed. Errors:
+does not), so a corrupt or foreign file is never parsed. Reading stops one
+byte past the file's known size, :data:`SIZES`, so a larger file or a gzip
+that would inflate further (a decompression bomb) is refused with memory
+bounded by that size. Errors:
 
-- ``ValueError``: a file that is corrupt (bad gzip, wrong digest, malformed
-  IDX), a CSV with bad content, or bad arguments. The message names the file
-  and, for a digest, both the expected and the actual value.
+- ``ValueError``: a file that is corrupt (bad gzip, too large, wrong digest,
+  malformed IDX), a data folder that is a file, a CSV with bad content, or
+  bad arguments. The message names the file and, for a digest, both the
+  expected and the actual value.
 - :class:`MNISTDownloadError` (an ``OSError``): a missing file could not be
   downloaded from any mirror. The message names each mirror tried and why it
   failed.
@@ -48,6 +52,7 @@ __all__ = [
     "MIRRORS",
     "MNISTDownloadError",
     "SHA256",
+    "SIZES",
     "load_digits_csv",
     "load_mnist",
     "parse_idx",
@@ -66,6 +71,15 @@ SHA256 = {
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte":
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+#: Size in bytes of each MNIST file after gunzip: a 16-byte header then
+#: 28 x 28 bytes per image, or an 8-byte header then one byte per label.
+SIZES = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
 }
 
 #: Public mirrors of the ``.gz`` files, tried in this order.
@@ -122,11 +136,12 @@ def load_mnist(data_dir=None, *, mirrors=None):
     ``X.copy()`` to modify them (:func:`train_val_split` already returns fresh,
     writable arrays).
 
-    Raises ``ValueError`` for a corrupt file and :class:`MNISTDownloadError`
-    when a missing file cannot be downloaded.
+    Raises ``ValueError`` for a corrupt file or a folder that is a file, and
+    :class:`MNISTDownloadError` when a missing file cannot be downloaded.
     """
     global _last_loaded
     folder, user_named = _mnist_folder(data_dir)
+    _check_not_a_file(folder)
     mirrors = MIRRORS if mirrors is None else tuple(mirrors)
     key = _folder_key(folder)
     if _last_loaded is None or _last_loaded[0] != key or None in key[1]:
@@ -151,6 +166,22 @@ def _mnist_folder(data_dir):
         return Path(os.environ["NNLIB_DATA_DIR"]).expanduser().resolve(), True
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return (Path(cache).expanduser() / "nnlib" / "mnist").resolve(), False
+
+
+def _check_not_a_file(folder):
+    """Raise ValueError if ``folder`` is a file, or would sit below one.
+
+    MNIST could neither be read from it nor downloaded into it.
+    """
+    existing = next(path for path in (folder, *folder.parents)
+                    if path.exists())
+    if existing.is_dir():
+        return
+    if existing == folder:
+        raise ValueError(f"MNIST folder {folder} is a file, not a folder: "
+                         "name the folder that holds the MNIST files")
+    raise ValueError(f"MNIST folder {folder} cannot be created: {existing} "
+                     "is a file, not a folder")
 
 
 def _find(folder, name):
@@ -186,7 +217,7 @@ def _verified_file(folder, name, user_named, mirrors):
     if path is None:
         return _download(name, folder, mirrors)
     try:
-        return path, _read_verified(path, name)
+        return path, _read_verified(path, name, path.suffix == ".gz", path)
     except ValueError as corrupt:
         if user_named:
             raise ValueError(
@@ -203,24 +234,41 @@ def _verified_file(folder, name, user_named, mirrors):
             ) from None
 
 
-def _read_verified(path, name):
-    """Bytes of the file at ``path``, checked by SHA-256.
+def _read_verified(path, name, gzipped, source):
+    """Uncompressed bytes of MNIST file ``name`` at ``path``, checked.
 
-    The file is gunzipped first if it ends in .gz.
+    Gunzipped first if ``gzipped``; at most ``SIZES[name]`` bytes, checked by
+    SHA-256. Errors name the file as ``source``.
     """
-    data = path.read_bytes()
-    raw = _gunzip(data, path, name) if path.suffix == ".gz" else data
-    _check_sha256(raw, name, path)
+    size = SIZES[name]
+    with open(path, "rb") as file:
+        # One byte more than the size tells a larger file from an exact one.
+        raw = (_gunzip(file, size + 1, source, name) if gzipped
+               else file.read(size + 1))
+    if len(raw) > size:
+        if gzipped:
+            raise ValueError(
+                f"{source}: inflates past the {size} bytes of {name}, where "
+                "reading stopped: a corrupt gzip file, another file, or a "
+                "decompression bomb"
+            )
+        raise ValueError(f"{source}: more than the {size} bytes of {name}, "
+                         "where reading stopped: a corrupt file or another "
+                         "file")
+    _check_sha256(raw, name, source)
     return raw
 
 
-def _gunzip(data, source, name):
-    """Decompress gzip ``data``.
+def _gunzip(file, size, source, name):
+    """At most ``size`` bytes inflated from the gzip stream in ``file``.
 
-    A truncated or damaged stream is a ValueError.
+    GzipFile inflates chunk by chunk and stops at ``size``, so memory stays
+    bounded however far the stream would inflate. A truncated or damaged
+    stream is a ValueError.
     """
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=file) as stream:
+            return stream.read(size)
     except (OSError, EOFError, zlib.error) as err:
         raise ValueError(
             f"{source}: corrupt gzip file ({err}); expected {name} whose "
@@ -324,19 +372,48 @@ def _download(name, folder, mirrors):
     A mirror works when it serves the file intact. Returns ``(path, raw)``:
     the new file and its uncompressed, verified bytes. Raises
     MNISTDownloadError naming each mirror and its failure; nothing is left in
-    ``folder`` after a failure.
+    ``folder`` after a failure, nor any folder created for the download.
     """
     filename = f"{name}.gz"
     if not mirrors:
         raise MNISTDownloadError(f"{filename} is missing from {folder} and no "
                                  "mirror is given")
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    new_folders = [path for path in (folder, *folder.parents)
+                   if not path.exists()]  # deepest first
+    try:
+        _make_writable_folder(folder, filename)
+        return _download_from_mirrors(name, folder, mirrors)
+    except BaseException:
+        # Leave no trace of a failed first download (a typo in the path,
+        # say); a folder someone else has filled meanwhile stays.
+        for path in new_folders:
+            with suppress(OSError):
+                path.rmdir()
+        raise
+
+
+def _make_writable_folder(folder, filename):
+    """Create ``folder`` if needed; MNISTDownloadError unless writable."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MNISTDownloadError(
+            f"{filename} is missing and {folder} cannot be created "
+            f"({err.strerror}): name a writable folder with data_dir"
+        ) from None
     if not os.access(folder, os.W_OK):
         raise MNISTDownloadError(
             f"{filename} is missing from {folder}, which is not writable: "
             "put the file there, or name a writable folder with data_dir"
         )
+
+
+def _download_from_mirrors(name, folder, mirrors):
+    """``(path, raw)`` from the first of ``mirrors`` that serves ``name``.
+
+    Raises MNISTDownloadError naming each mirror and its failure.
+    """
+    filename = f"{name}.gz"
     failures = []
     for mirror in mirrors:
         url = f"{mirror.rstrip('/')}/{filename}"
@@ -344,9 +421,6 @@ def _download(name, folder, mirrors):
             return _download_from(url, folder / filename, name)
         except (OSError, ValueError, HTTPException) as err:
             failures.append(f"  {url}: {err}")
-    # leave no trace of a failed first download (a typo in the path, say)
-    if created:
-        folder.rmdir()
     raise MNISTDownloadError(
         f"could not download {filename} into {folder}; mirrors tried:\n"
         + "\n".join(failures)
@@ -382,8 +456,7 @@ def _download_from(url, target, name):
         if total is not None and received != total:
             raise ValueError(f"connection closed after {received} of {total} "
                              "bytes")
-        raw = _gunzip(Path(temp).read_bytes(), "downloaded data", name)
-        _check_sha256(raw, name, "downloaded data")
+        raw = _read_verified(Path(temp), name, True, "downloaded data")
         os.replace(temp, target)
         return target, raw
     finally:

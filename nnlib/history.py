@@ -1,17 +1,22 @@
 """What the training loops of both engines share: shuffled mini-batches, the
-history they return, the progress bar, and the error raised when the loss stops
-being finite.
+history they return, the progress bar, and the error raised when the loss or
+the parameters stop being finite.
 
 ``nnlib.training`` (the loops the book derives) and ``nnlib.fast`` (the
 engine) both use it, so the two return the same history and fail the same way.
 """
 import math
 
+import numpy as np
 from tqdm.auto import tqdm
+
+from .checks import all_finite
+from .losses import cross_entropy_from_logits
+from .network import forward_prop
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite.
+    """The loss or the parameters became NaN or infinite.
 
     ``history`` holds what was recorded until then.
     """
@@ -28,13 +33,47 @@ def check_loss(loss, iteration, learning_rate, history, epoch=None):
     """
     if math.isfinite(loss):
         return
-    where = f"iteration {iteration}" + (
-        f" (epoch {epoch})" if epoch is not None else "")
     raise TrainingDiverged(
-        f"the loss became {loss} at {where} with "
-        f"learning_rate={learning_rate}; the steps are too large: try a "
-        f"smaller learning rate, such as {learning_rate / 10:g}",
-        history)
+        f"the loss became {loss} at {_step(iteration, epoch)} with "
+        f"{_advice(learning_rate)}", history)
+
+
+def check_last_update(params, X, y, iteration, learning_rate, history,
+                      epoch=None):
+    """Raise ``TrainingDiverged`` when the last update broke the network.
+
+    The loops check each step's loss before its update; this checks, once
+    after the loop, what the last update left: parameters that hold NaN or
+    inf, or finite ones so large that the loss on the last step's examples
+    X: (n_0, B), y: (B,) is NaN or infinite (their outputs are NaN). The
+    error carries ``history``.
+    """
+    for key, value in params.items():
+        if not all_finite(value):
+            first = value[~np.isfinite(value)][0]
+            raise TrainingDiverged(
+                f"{key} holds {first} after the update of "
+                f"{_step(iteration, epoch)} with {_advice(learning_rate)}",
+                history)
+    L = len(params) // 2
+    loss = cross_entropy_from_logits(forward_prop(X, params)[f"Z{L}"], y)
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"the loss became {loss} after the update of "
+            f"{_step(iteration, epoch)} with {_advice(learning_rate)}",
+            history)
+
+
+def _step(iteration, epoch):
+    """'iteration 7', or 'iteration 7 (epoch 2)' in mini-batch training."""
+    return f"iteration {iteration}" + (
+        f" (epoch {epoch})" if epoch is not None else "")
+
+
+def _advice(learning_rate):
+    """The end of a divergence message: what to try instead."""
+    return (f"learning_rate={learning_rate}; the steps are too large: try a "
+            f"smaller learning rate, such as {learning_rate / 10:g}")
 
 
 def minibatches(m, batch_size, rng):

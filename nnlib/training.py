@@ -16,8 +16,9 @@ import time
 import numpy as np
 
 from .checks import check_choice, check_gradient_descent, check_train
-from .history import (TrainingDiverged, check_loss, gradient_descent_history,
-                      minibatches, progress_bar, record, report, train_history)
+from .history import (TrainingDiverged, check_loss, check_last_update,
+                      gradient_descent_history, minibatches, progress_bar,
+                      record, report, train_history)
 from .losses import (cross_entropy_from_logits, get_accuracy,
                      get_predictions)
 from .network import back_prop, forward_prop, predict, update_params
@@ -63,7 +64,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
 
     ``engine="fast"`` runs ``nnlib.fast.gradient_descent``: the same maths,
     faster, with other rounding. Raises ``TrainingDiverged`` when the loss
-    becomes NaN or infinite.
+    becomes NaN or infinite (checked before each update and after the last).
     """
     if _fast(engine):
         from . import fast
@@ -74,7 +75,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
                                      callback=callback)
     dims, learning_rate, iterations, eval_every, evaluate = (
         check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
-                               eval_every, X_test, y_test))
+                               eval_every, X_test, y_test, seed))
     L = len(dims) - 1
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
     history = gradient_descent_history(evaluate)
@@ -101,6 +102,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
                                               y_test))
         if report(bar, loss, callback, iteration, params, history):
             break
+    check_last_update(params, X, y, iteration, learning_rate, history)
     return params, history
 
 
@@ -139,7 +141,8 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
     ``engine="fast"`` runs ``nnlib.fast.train``: the same maths, the same
     shuffles and masks, faster, with other rounding. Raises
     ``TrainingDiverged`` (with the history of the finished epochs) when a
-    mini-batch's loss becomes NaN or infinite.
+    mini-batch's loss becomes NaN or infinite (checked before each step and
+    after the last).
     """
     if _fast(engine):
         from . import fast
@@ -152,7 +155,7 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
     (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
      validate) = check_train(X, y, layer_dims, epochs, batch_size, optimizer,
                              learning_rate, weight_decay, dropout, X_val,
-                             y_val)
+                             y_val, seed)
     L, m = len(dims) - 1, X.shape[1]
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
     # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
@@ -191,4 +194,6 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
                                                       y_val))
         if report(bar, loss_sum / m, callback, epoch, params, history):
             break
+    check_last_update(params, X_t, y_t, iteration, learning_rate, history,
+                      epoch=epoch)
     return params, history

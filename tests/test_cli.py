@@ -3,6 +3,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,26 +162,143 @@ def test_options_of_the_other_kind_of_training_are_refused(arguments, message, c
     assert message in capsys.readouterr().err
 
 
-@needs_mnist
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fails the test if the command loads MNIST or starts training: what must be refused is
+    refused before."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the command loaded data or trained before refusing its arguments")
+
+    for name in ("load_mnist", "gradient_descent", "train"):
+        monkeypatch.setattr(cli, name, forbidden)
+
+
+def refused(arguments, capsys):
+    """Run the command in this process and return its one line of error; it must exit 2."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", *arguments])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err  # one line, no usage, no traceback
+    return err
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--train-size", "0"], "--train-size must be between 1 and 60000, got 0"),
-    (["--learning-rate", "-1"], "learning_rate must be a positive finite number, got -1.0"),
-    (["--optimizer", "sgd", "--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
-    (["--optimizer", "sgd", "--dropout", "1"], "dropout must be a number in [0, 1), got 1.0"),
+    (["--train-size", "60001"], "--train-size must be between 1 and 60000, got 60001"),
+    (["--learning-rate", "-1"], "--learning-rate must be a positive finite number, got -1.0"),
+    (["--learning-rate", "nan"], "--learning-rate must be a positive finite number, got nan"),
+    (["--iterations", "0"], "--iterations must be an integer >= 1, got 0"),
+    (["--eval-every", "-2"], "--eval-every must be an integer >= 0, got -2"),
+    (["--optimizer", "sgd", "--epochs", "0"], "--epochs must be an integer >= 1, got 0"),
+    (["--optimizer", "sgd", "--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
+    (["--optimizer", "sgd", "--dropout", "1"], "--dropout must be a number in [0, 1), got 1.0"),
+    (["--optimizer", "adam", "--weight-decay", "inf"], "--weight-decay must be a finite number >= 0, got inf"),
+    (["--seed", "x"], "--seed: invalid int value: 'x'"),
+    (["--engine", "turbo"], "--engine: invalid choice: 'turbo'"),
 ])
-def test_bad_values_exit_2_naming_the_value(arguments, message, engine, capsys):
-    assert cli.main(["train", "--train-size", "100", "--engine", engine, *arguments]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err
+def test_bad_values_exit_2_in_one_line_naming_the_flag_before_loading_data(arguments, message, no_training,
+                                                                           capsys):
+    assert message in refused(arguments, capsys)
+
+
+def test_a_negative_seed_exits_2_naming_the_flag(no_training, capsys):
+    assert refused(["--seed", "-1"], capsys) == "error: --seed must be an integer >= 0, got -1\n"
+
+
+def test_layers_too_large_for_memory_exit_2_with_the_memory_needed(no_training, capsys):
+    err = refused(["--layers", "784,1000000000,10"], capsys)
+    assert err.startswith("error: --layers [784, 1000000000, 10] needs at least ")
+    assert " GiB of memory " in err and " GiB are available" in err
+
+
+def test_a_data_dir_that_is_a_file_exits_2_naming_the_flag(tmp_path, no_training, capsys):
+    file = tmp_path / "mnist.zip"
+    file.write_bytes(b"")
+    assert refused(["--data-dir", str(file)], capsys) == (
+        f"error: --data-dir {file} is a file, not a folder; give the folder that holds (or will hold) "
+        "the MNIST files\n")
+
+
+def test_a_data_dir_under_a_file_exits_2_naming_the_flag_and_the_file(tmp_path, no_training, capsys):
+    file = tmp_path / "mnist.zip"
+    file.write_bytes(b"")
+    assert refused(["--data-dir", str(file / "mnist")], capsys).startswith(
+        f"error: --data-dir {file / 'mnist'}: {file} is a file, not a folder; ")
+
+
+def test_save_into_a_missing_folder_exits_2_before_training(tmp_path, no_training, capsys):
+    path = tmp_path / "missing" / "model.npz"
+    assert refused(["--save", str(path)], capsys) == (
+        f"error: --save {path}: there is no folder {path.parent}\n")
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder this process cannot write in: a read-only one, or /sys when running as root
+    (root writes in read-only folders; nobody creates files in sysfs)."""
+    if os.name != "posix":
+        pytest.skip("needs POSIX permissions")
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+    elif os.path.isdir("/sys"):
+        yield Path("/sys")
+    else:
+        pytest.skip("running as root without /sys: no folder is read-only")
+
+
+def test_save_into_a_read_only_folder_exits_2_before_training(unwritable_folder, no_training, capsys):
+    path = unwritable_folder / "model.npz"
+    err = refused(["--save", str(path)], capsys)
+    assert err.startswith(f"error: --save {path}: cannot write in the folder {unwritable_folder} (")
+    assert not path.exists()
+
+
+def test_save_to_a_folder_exits_2_asking_for_a_file_name(tmp_path, no_training, capsys):
+    assert refused(["--save", str(tmp_path)], capsys) == (
+        f"error: --save {str(tmp_path)!r} is a folder: give a file name, such as {tmp_path / 'params.npz'}\n")
+
+
+def test_a_refused_save_path_returns_at_once_in_a_subprocess(tmp_path):
+    """Run as a user runs it: the refusal comes before MNIST is loaded or any step is taken."""
+    start = time.perf_counter()
+    done = run("train", "--iterations", "100000", "--save", str(tmp_path / "missing" / "model"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--save" in done.stderr and "there is no folder" in done.stderr
+    assert time.perf_counter() - start < 30  # 100,000 iterations would take minutes
+
+
+@needs_mnist
+def test_save_without_npz_reports_the_file_really_written(tmp_path, capsys):
+    path = tmp_path / "model"
+    assert cli.main(["train", "--iterations", "1", "--train-size", "100", "--no-progress",
+                     "--save", str(path)]) == 0
+    assert f"saved the parameters to {path}.npz\n" in capsys.readouterr().out
+    assert (tmp_path / "model.npz").exists() and not path.exists()
 
 
 @needs_mnist
 @pytest.mark.parametrize("engine", ENGINES)
 def test_divergence_exits_1_with_advice(engine, capsys):
-    with np.errstate(over="ignore", invalid="ignore"):
-        code = cli.main(["train", "--train-size", "100", "--learning-rate", "1e30", "--iterations", "20",
-                         "--no-progress", "--engine", engine])
+    code = cli.main(["train", "--train-size", "100", "--learning-rate", "1e30", "--iterations", "20",
+                     "--no-progress", "--engine", engine])
     assert code == 1
     err = capsys.readouterr().err
     assert "training diverged" in err and "smaller learning rate" in err
+
+
+@needs_mnist
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_last_update_that_blows_up_exits_1_and_saves_nothing(engine, tmp_path, capsys):
+    """One step at learning rate 1e30 leaves parameters whose outputs are all NaN."""
+    code = cli.main(["train", "--train-size", "100", "--learning-rate", "1e30", "--iterations", "1",
+                     "--no-progress", "--engine", engine, "--save", str(tmp_path / "model.npz")])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "error: training diverged: the loss became nan after the update of iteration 1 with "
+        "learning_rate=1e+30; the steps are too large: try a smaller learning rate, such as 1e+29\n")
+    assert list(tmp_path.iterdir()) == []

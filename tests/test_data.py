@@ -12,6 +12,10 @@ import os
 import shutil
 import struct
 import threading
+import time
+import tracemalloc
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -376,9 +380,75 @@ def test_failed_download_does_not_leave_the_folder_it_created(tmp_path, serve):
     assert not (tmp_path / "new").exists()
 
 
+def test_failed_first_download_leaves_no_new_folders_and_keeps_old_ones(tmp_path, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    (tmp_path / "old").mkdir()
+    for folder in (tmp_path / "old" / "new" / "deeper", None):  # None: the user cache
+        with pytest.raises(data.MNISTDownloadError, match="no route to host"):
+            data.load_mnist(folder, mirrors=["http://mirror.invalid/"])
+    assert [p.name for p in tmp_path.rglob("*")] == ["old"]
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_data_dir_that_is_a_file_is_named_as_a_file(tmp_path, below):
+    path = tmp_path / "mnist.tar"
+    path.write_bytes(b"not a folder")
+    with pytest.raises(ValueError, match=f"{path} is a file, not a folder") as error:
+        data.load_mnist(path / below, mirrors=["http://127.0.0.1:9/"])
+    assert str(path / below) in str(error.value)
+    assert path.read_bytes() == b"not a folder"
+
+
 def test_no_mirror_means_a_clear_error(tmp_path):
     with pytest.raises(data.MNISTDownloadError, match="missing from .* no mirror"):
         data.load_mnist(tmp_path, mirrors=[])
+
+
+# ---------------------------------------------------------------- bounded reading
+
+
+def gzip_bomb(size):
+    """A gzip of ``size`` MiB of zeros, ~1 kB per MiB: one member repeated."""
+    return gzip.compress(bytes(2**20)) * size
+
+
+def read_peak_and_seconds(folder):
+    """(load_mnist's ValueError, peak bytes allocated, seconds)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError) as error:
+            data.load_mnist(folder)
+        return error.value, tracemalloc.get_traced_memory()[1], time.perf_counter() - start
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gzip_bomb_is_refused_past_the_files_size_with_bounded_memory(tmp_path, tiny, name):
+    files, _ = tiny
+    write(tmp_path, {other: raw for other, raw in files.items() if other != name})
+    (tmp_path / f"{name}.gz").write_bytes(gzip_bomb(1024))  # 1 MB inflating to 1 GiB
+    error, peak, seconds = read_peak_and_seconds(tmp_path)
+    assert str(error).startswith(f"{tmp_path / name}.gz: inflates past the "
+                                 f"{data.SIZES[name]} bytes of {name}")
+    # Reading stops at 47 MB at most (the largest file), not the bomb's 1 GiB.
+    assert peak < 100 * 2**20 and seconds < 5
+
+
+def test_plain_file_larger_than_the_mnist_file_is_refused(tmp_path, tiny):
+    files, _ = tiny
+    write(tmp_path, {**files, TEST_LABELS: bytes(data.SIZES[TEST_LABELS] + 1)})
+    with pytest.raises(ValueError, match=f"{TEST_LABELS}: more than the 10008 bytes of {TEST_LABELS}"):
+        data.load_mnist(tmp_path)
+
+
+@needs_mnist
+def test_the_mnist_sizes_are_those_of_the_real_files(plain_dir):
+    assert {name: (plain_dir / name).stat().st_size for name in NAMES} == data.SIZES
 
 
 # ---------------------------------------------------------------- IDX parsing

@@ -1,4 +1,8 @@
 """init_params, save_params, load_params."""
+import time
+import tracemalloc
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -80,3 +84,94 @@ def test_load_never_unpickles(tmp_path):
     np.savez(path, W1=np.array([{"evil": 1}], dtype=object), b1=np.zeros((1, 1)))
     with pytest.raises(ValueError, match="allow_pickle"):
         load_params(path)
+
+
+def test_load_round_trip_of_a_compressed_file(tmp_path):
+    params = init_params([8, 5, 3], seed=3)  # zero biases: highly compressible
+    path = tmp_path / "model.npz"
+    np.savez_compressed(path, **params)
+    loaded = load_params(path)
+    for key in params:
+        np.testing.assert_array_equal(loaded[key], params[key])
+
+
+@pytest.mark.parametrize("content, what", [
+    (None, r"a single \.npy array \(np\.save\)"),
+    (b"", "an empty file"),
+    (b"W1 = [[1, 2]]\n", "another kind of file"),
+], ids=["npy", "empty", "text"])
+def test_load_names_a_file_that_is_not_an_npz_archive(tmp_path, content, what):
+    path = tmp_path / "model.npz"
+    if content is None:
+        with open(path, "wb") as file:  # np.save would append .npy
+            np.save(file, np.zeros((2, 3)))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"{what}, not an .npz archive") as error:
+        load_params(path)
+    assert str(error.value).startswith(str(path))
+
+
+def test_load_names_a_member_that_is_not_an_npy_array(tmp_path):
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", "not an array")
+    with pytest.raises(ValueError, match=r"model\.npz: member W1\.npy is not a \.npy array"):
+        load_params(path)
+
+
+def test_load_refuses_a_member_larger_than_its_header_says(tmp_path):
+    path = tmp_path / "model.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in init_params([3, 2]).items():
+            with archive.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+                member.write(bytes(8) if key == "W1" else b"")
+    with pytest.raises(ValueError, match=r"member W1\.npy declares 160 bytes, but its header "
+                                         r"\(shape \(2, 3\), dtype float32\) makes 152"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_load_refuses_non_finite_weights_naming_the_key(tmp_path, value):
+    params = init_params([4, 3, 2])
+    params["W2"][:] = value
+    path = tmp_path / "diverged.npz"
+    save_params(path, params)
+    with pytest.raises(ValueError, match=r"diverged\.npz: W2 holds 6 NaN or infinite values out of 6"):
+        load_params(path)
+
+
+@pytest.fixture(scope="module")
+def zip_bomb(tmp_path_factory):
+    """An .npz of 263 kB whose W1.npy inflates to 128 MiB (zeros (4096, 4096))."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.npz"
+    np.savez_compressed(path, W1=np.zeros((4096, 4096)), b1=np.zeros((4096, 1)))
+    assert path.stat().st_size < 2**20
+    return path
+
+
+def refusal_and_peak_memory(path, **kwargs):
+    """(the ValueError of load_params, peak bytes allocated, seconds)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError) as error:
+            load_params(path, **kwargs)
+        return error.value, tracemalloc.get_traced_memory()[1], time.perf_counter() - start
+    finally:
+        tracemalloc.stop()
+
+
+def test_zip_bomb_is_refused_before_inflating(zip_bomb):
+    error, peak, seconds = refusal_and_peak_memory(zip_bomb)
+    assert str(error).startswith(f"{zip_bomb}: member W1.npy would inflate from ")
+    assert "to 134217856 bytes, over 100 times" in str(error)
+    assert peak < 2**20 and seconds < 1  # inflating would take 128 MiB
+
+
+def test_zip_bomb_is_refused_before_inflating_when_layer_dims_are_given(zip_bomb):
+    error, peak, seconds = refusal_and_peak_memory(zip_bomb, layer_dims=[784, 10, 10])
+    assert str(error) == (f"{zip_bomb} holds a network with layers [4096, 4096], "
+                          "expected [784, 10, 10]")
+    assert peak < 2**20 and seconds < 1

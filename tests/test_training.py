@@ -9,6 +9,7 @@ import pytest
 
 from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot, training
 from nnlib.optimizers import adam_step
+from nnlib.history import check_last_update
 from nnlib.training import ENGINES, TrainingDiverged, gradient_descent, predict, train
 
 LAYERS = [6, 5, 3]
@@ -131,10 +132,71 @@ def test_divergence_raises_with_iteration_learning_rate_advice_and_history(engin
     assert isinstance(caught.value, RuntimeError)
 
 
+ADVICE = "learning_rate=1e+30; the steps are too large: try a smaller learning rate, such as 1e+29"
+
+
+def test_gradient_descent_whose_last_update_blows_up_raises(engine):
+    """One step at learning rate 1e30: the loss before it is finite, but the step leaves weights
+    of about 1e30 whose outputs overflow to NaN. The loop checks what its last update left."""
+    X, y = blobs()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged) as caught:
+        gradient_descent(X, y, LAYERS, 1e30, 1, progress=False, engine=engine)
+    assert str(caught.value) == f"the loss became nan after the update of iteration 1 with {ADVICE}"
+    assert caught.value.history["iteration"] == [1] and math.isfinite(caught.value.history["loss"][0])
+
+
+def test_train_whose_last_step_blows_up_raises(engine):
+    X, y = blobs()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged) as caught:
+        train(X, y, LAYERS, epochs=1, batch_size=60, optimizer="sgd", learning_rate=1e30, progress=False,
+              engine=engine)
+    assert str(caught.value) == f"the loss became nan after the update of iteration 1 (epoch 1) with {ADVICE}"
+    assert caught.value.history["epoch"] == [1]
+
+
+def test_a_run_stopped_by_its_callback_checks_its_last_update_too(engine):
+    X, y = blobs()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged, match="iteration 1 "):
+        gradient_descent(X, y, LAYERS, 1e30, 5, progress=False, engine=engine,
+                         callback=lambda iteration, params, history: True)
+
+
+def test_parameters_left_nan_or_infinite_are_named():
+    X, y = blobs()
+    params = init_params(LAYERS)
+    params["b2"][1, 0] = -np.inf
+    history = {"iteration": [1, 2]}
+    with pytest.raises(TrainingDiverged) as caught:
+        check_last_update(params, X, y, 2, 1e30, history)
+    assert str(caught.value) == f"b2 holds -inf after the update of iteration 2 with {ADVICE}"
+    assert caught.value.history is history
+
+
+def test_a_finite_last_update_passes_the_check():
+    X, y = blobs()
+    check_last_update(init_params(LAYERS), X, y, 1, 0.1, {})
+
+
+def nan_at_the_start(shape):
+    X = np.ones(shape, np.float32)
+    X[0, 0] = np.nan
+    return X
+
+
 GRADIENT_DESCENT_BAD_INPUTS = [
     (dict(X=np.zeros((5, 60), np.float32)), "X has 5 rows but layer 1 expects 6"),
     (dict(X=np.zeros((6, 60), np.uint8)), "X must hold floats"),
     (dict(X=[[0.0]]), "X must be a NumPy array"),
+    (dict(X=np.zeros((6, 60), np.float16)), r"X must hold floats \(float32 or float64\), got dtype float16; "
+                                            r"convert it with X.astype\(np.float32\)"),
+    (dict(X=np.zeros((6, 60), np.longdouble)), r"got dtype float128; convert it with X.astype\(np.float32\)"),
+    (dict(X=nan_at_the_start((6, 60))), r"X holds 1 NaN or infinite value, the first X\[0, 0\] = nan"),
+    (dict(X=np.full((6, 60), -np.inf, np.float32)), r"X holds 360 NaN or infinite values, the first X\[0, 0\] = -inf"),
+    (dict(X_test=nan_at_the_start((6, 4)), y_test=np.zeros(4, np.int64)), r"X_test holds 1 NaN or infinite value,"),
+    (dict(layer_dims=[6, 10**12, 3]), r"layer_dims \[6, 1000000000000, 3\] needs at least [\d,.]+ GiB of memory "
+                                      r"\(float32 parameters, their gradients and the activations of 60 examples\) "
+                                      r"but [\d,.]+ GiB are available"),
+    (dict(seed=-1), "seed must be an integer >= 0, got -1"),
     (dict(y=np.full(60, 3)), "y holds label 3, outside 0..2"),
     (dict(y=np.full(60, -1)), "y holds label -1"),
     (dict(y=np.zeros(60, np.float32)), "y must hold integer labels, got dtype float32"),
@@ -308,6 +370,12 @@ TRAIN_BAD_INPUTS = [
     (dict(layer_dims=[6, -2, 3]), r"layer_dims\[1\] must be a positive integer, got -2"),
     (dict(X_val=np.zeros((6, 4), np.float32)), "give both X_val and y_val"),
     (dict(X_val=np.zeros((7, 4), np.float32), y_val=np.zeros(4, np.int64)), "X_val has 7 rows but layer 1 expects 6"),
+    (dict(X=np.zeros((6, 60), np.float16)), r"X must hold floats \(float32 or float64\), got dtype float16"),
+    (dict(X=np.full((6, 60), np.inf, np.float32)), r"X holds 360 NaN or infinite values, the first X\[0, 0\] = inf"),
+    (dict(X_val=nan_at_the_start((6, 4)), y_val=np.zeros(4, np.int64)), r"X_val holds 1 NaN or infinite value,"),
+    (dict(layer_dims=[6, 10**12, 3]), r"layer_dims \[6, 1000000000000, 3\] needs at least [\d,.]+ GiB of memory "
+                                      r"\(float32 parameters, their gradients and the activations of 60 examples\)"),
+    (dict(seed=-1), "seed must be an integer >= 0, got -1"),
     (dict(engine="turbo"), "engine must be one of 'plain', 'fast'; got 'turbo'"),
     (dict(engine="Fast"), "engine must be one of 'plain', 'fast'; got 'Fast'"),
 ]

@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from ..checks import check_gradient_descent, check_train
-from ..history import (check_loss, gradient_descent_history, minibatches, progress_bar, record,
-                       report, train_history)
+from ..history import (check_loss, check_last_update, gradient_descent_history, minibatches,
+                       progress_bar, record, report, train_history)
 from ..losses import get_accuracy
 from ..network import predict
 from ..optimizers import make_optimizer
@@ -28,7 +28,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
     ``threads=1`` runs both blocks of examples in the calling thread, with the same bits.
     """
     dims, learning_rate, iterations, eval_every, evaluate = check_gradient_descent(
-        X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test)
+        X, y, layer_dims, learning_rate, iterations, eval_every, X_test, y_test, seed)
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
     history = gradient_descent_history(evaluate)
     bar = progress_bar(iterations, "gradient descent", "it", progress)
@@ -50,6 +50,7 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *, in
                        test_accuracy=get_accuracy(predict(X_test, params), y_test))
             if report(bar, loss, callback, iteration, params, history):
                 break
+    check_last_update(params, X, y, iteration, learning_rate, history)
     return params, history
 
 
@@ -65,7 +66,7 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
     """
     dims, epochs, batch_size, learning_rate, weight_decay, dropout, validate = check_train(
         X, y, layer_dims, epochs, batch_size, optimizer, learning_rate, weight_decay, dropout,
-        X_val, y_val)
+        X_val, y_val, seed)
     m = X.shape[1]
     shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
     history = train_history(validate)
@@ -95,4 +96,6 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam", lear
                 record(history, val_accuracy=get_accuracy(predict(X_val, params), y_val))
             if report(bar, loss_sum / m, callback, epoch, params, history):
                 break
+    check_last_update(params, X[:, batch], y[batch], iteration, learning_rate, history,
+                      epoch=epoch)
     return params, history
