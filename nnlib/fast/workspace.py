@@ -55,10 +55,11 @@ network on its roofline and demonstrates the points below one at a time. Why eac
    copies), 11% less work where most of the work is.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import threadpoolctl
 
 from . import worker
 
@@ -201,6 +202,55 @@ class _Block:
             for size, n_out, n_in in zip(slice_sizes[1:], dims[1:], dims[:-1])]
 
 
+class _OneBLASThread:
+    """OpenBLAS on one thread while any Workspace of this process is open.
+
+    OpenBLAS's limit (its pthreads build, NumPy's) is one number for the whole
+    process, so Workspaces that nest or overlap, in any threads, share one
+    limit: the first to open sets it, the last to close restores what it was
+    before the first (restoring per Workspace, out of order, left the process
+    at one thread for good). threadpoolctl >= 3.6 lets only the first thread
+    that set a limit change it while that thread lives and silently ignores
+    the others: a run in a background thread after one in the main thread ran
+    on OpenBLAS's threads, 10x slower and with other bits. So the limiter
+    hands that control back after each change.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.users = 0
+        self.limiter = None  # threadpoolctl's: the limits before the first
+
+    def acquire(self):
+        with self.lock:
+            if self.users == 0:
+                self.limiter = _controlled(
+                    lambda: threadpoolctl.threadpool_limits(1, "blas"))
+            self.users += 1
+
+    def release(self):
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                _controlled(self.limiter.restore_original_limits)
+                self.limiter = None
+
+
+def _controlled(change):
+    """change() with control of OpenBLAS's limit taken, then handed back."""
+    clear = getattr(threadpoolctl.OpenBLASController,
+                    "clear_controlling_thread", None)
+    if clear is not None:  # threadpoolctl < 3.6 has no controlling thread
+        clear(force=True)
+    result = change()
+    if clear is not None:
+        clear(force=True)
+    return result
+
+
+ONE_BLAS_THREAD = _OneBLASThread()
+
+
 class Workspace:
     """Buffers and threads for fast training steps on X's examples.
 
@@ -216,6 +266,10 @@ class Workspace:
 
     Use it as a context manager: inside, OpenBLAS runs one thread per product (the workspace's
     own thread or process splits the work), and the thread or process stops on exit.
+    Workspaces may be used from any thread, several at once (each from one
+    thread at a time): OpenBLAS gets its threads back when the last one closes
+    (:data:`ONE_BLAS_THREAD`), and their steps never overlap the fork of a
+    worker process (``nnlib.fast.worker.FORK_GATE``).
     """
 
     def __init__(self, X, y, layer_dims, *, batch_size=None, chunk_size=CHUNK_SIZE, dropout_rng=None,
@@ -251,7 +305,8 @@ class Workspace:
         self.param_vector = self.parts = None  # set by split()
         self.pool = ThreadPoolExecutor(1) if two and not self.processes else None
         self.worker = self.trained = None  # forked by the first train_step
-        self.blas_limits = threadpool_limits(limits=1, user_api="blas")
+        ONE_BLAS_THREAD.acquire()
+        self.limited = True
 
     def __enter__(self):
         return self
@@ -267,9 +322,9 @@ class Workspace:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
-        if self.blas_limits is not None:
-            self.blas_limits.restore_original_limits()
-            self.blas_limits = None
+        if self.limited:
+            ONE_BLAS_THREAD.release()
+            self.limited = False
 
     def _in_parallel(self, task):
         """[task(0), task(1)]: task(1) in the other thread when there is one.
@@ -303,7 +358,9 @@ class Workspace:
         Leaves each block's share of the gradients in ``block.grad_vector``; returns the
         mean loss and the accuracy.
         """
-        results = self._in_parallel(lambda k: self._block_share(k, params, columns, dropout))
+        with worker.FORK_GATE.computing():
+            results = self._in_parallel(
+                lambda k: self._block_share(k, params, columns, dropout))
         return self._mean(results, self.m if columns is None else len(columns))
 
     @staticmethod
@@ -368,8 +425,11 @@ class Workspace:
                 raise ValueError("dropout needs a Workspace made with a dropout_rng")
             self._draw_masks(dropout, len(columns))
         if not self.processes:
-            results = self._in_parallel(lambda k: forward_backward(k, columns, (dropout,)))
-            self._in_parallel(lambda k: optimize(k, (dropout, weight_decay)))
+            with worker.FORK_GATE.computing():
+                results = self._in_parallel(
+                    lambda k: forward_backward(k, columns, (dropout,)))
+                self._in_parallel(
+                    lambda k: optimize(k, (dropout, weight_decay)))
             return self._mean(results, len(columns))
         if self.worker is None:
             self.trained = (params, optimizers)
@@ -378,8 +438,10 @@ class Workspace:
         elif self.trained[0] is not params or self.trained[1] is not optimizers:
             raise ValueError("the worker process trains the params and optimizers of the first "
                              "train_step; use a new Workspace for others")
-        with np.errstate(over="ignore", invalid="ignore"):
-            results = self.worker.step(columns, (dropout, weight_decay), forward_backward, optimize)
+        with np.errstate(over="ignore", invalid="ignore"), \
+                worker.FORK_GATE.computing():
+            results = self.worker.step(columns, (dropout, weight_decay),
+                                       forward_backward, optimize)
         return self._mean(results, len(columns))
 
     def _optimizer_part(self, k, optimizer, weight_decay):
