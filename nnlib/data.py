@@ -73,8 +73,8 @@ SHA256 = {
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-#: Size in bytes of each MNIST file after gunzip: a 16-byte header then
-#: 28 x 28 bytes per image, or an 8-byte header then one byte per label.
+#: The size in bytes of each MNIST file after gunzip (a 16-byte header then
+#: 28 x 28 bytes per image, or an 8-byte header then one byte per label).
 SIZES = {
     "train-images-idx3-ubyte": 47_040_016,
     "train-labels-idx1-ubyte": 60_008,

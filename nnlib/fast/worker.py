@@ -34,7 +34,7 @@ What keeps it from hanging (issue 10):
 - ``fork()`` copies every lock as it is at that instant, and only the forking
   thread. Another thread caught inside an OpenBLAS product leaves the child
   with OpenBLAS's locks taken for good: its first product waits forever. So
-  forks go through :data:`FORK_GATE`: a training step runs inside
+  forks go through ``FORK_GATE``: a training step runs inside
   ``FORK_GATE.computing()``, and a fork waits until no step of any thread is
   inside, keeping new ones out until it has forked. A fresh interpreter (a
   forkserver) avoids the question, but measured 0.3 s per run (a process

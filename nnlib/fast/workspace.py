@@ -268,7 +268,7 @@ class Workspace:
     own thread or process splits the work), and the thread or process stops on exit.
     Workspaces may be used from any thread, several at once (each from one
     thread at a time): OpenBLAS gets its threads back when the last one closes
-    (:data:`ONE_BLAS_THREAD`), and their steps never overlap the fork of a
+    (``ONE_BLAS_THREAD``), and their steps never overlap the fork of a
     worker process (``nnlib.fast.worker.FORK_GATE``).
     """
 
