@@ -9,96 +9,19 @@ import nnlib
 from nnlib import (back_prop, cross_entropy_from_logits, forward_prop, init_params,
                    linear_backward, linear_forward, one_hot, predict, relu, relu_backward,
                    update_params)
-from nnlib import network
+from nnlib import network, worked_example
 from nnlib.gradcheck import numerical_gradient
 
 # ---------------------------------------------------------------------------------------
-# A 2-3-2 network computed by hand (a chapter may reuse it: keep these numbers in one block).
-#
-# 2 inputs, 3 hidden ReLU units, 2 softmax outputs, m = 2 examples (one per column),
-# both of class 1. Every number below was worked out by hand, with a calculator only for
-# e = 2.718281828 and e^3 = 20.08553692; none was produced by running nnlib. Decimals are
-# rounded to 10 places.
-HAND_X = np.array([[1.0, 2.0],          # x(1) = (1, 1), x(2) = (2, 0)
-                   [1.0, 0.0]])
-HAND_y = np.array([1, 1])
-HAND_PARAMS = {
-    "W1": np.array([[1.0, 0.0],
-                    [0.0, 1.0],
-                    [1.0, -2.0]]),
-    "b1": np.array([[0.0], [0.5], [0.0]]),
-    "W2": np.array([[0.5, 1.0, 0.5],
-                    [1.5, -1.0, 1.0]]),
-    "b2": np.array([[0.0], [1.0]]),
-}
-# Forward pass.
-# Z1 = W1 X + b1: unit 1 is x_1, unit 2 is x_2 + 0.5, unit 3 is x_1 - 2 x_2.
-HAND_Z1 = np.array([[1.0, 2.0],          # 1, 2
-                    [1.5, 0.5],          # 1 + 0.5, 0 + 0.5
-                    [-1.0, 2.0]])        # 1 - 2 = -1 (below the ReLU's kink), 2 - 0
-HAND_A1 = np.array([[1.0, 2.0],          # A1 = max(Z1, 0): only the -1 changes
-                    [1.5, 0.5],
-                    [0.0, 2.0]])
-# Z2 = W2 A1 + b2.
-#   column 1, A1 = (1, 1.5, 0): 0.5*1 + 1*1.5 + 0.5*0 + 0 = 2;  1.5*1 - 1*1.5 + 1*0 + 1 = 1
-#   column 2, A1 = (2, 0.5, 2): 0.5*2 + 1*0.5 + 0.5*2 + 0 = 2.5; 1.5*2 - 1*0.5 + 1*2 + 1 = 5.5
-HAND_Z2 = np.array([[2.0, 2.5],
-                    [1.0, 5.5]])
-# A2 = softmax(Z2). A column (a, b) gives (1, e^(b-a)) / (1 + e^(b-a)).
-#   column 1, b - a = -1: e / (1 + e) = 2.718281828 / 3.718281828 = 0.7310585786
-#                         and 1 / (1 + e) = 1 / 3.718281828 = 0.2689414214
-#   column 2, b - a = 3:  1 / (1 + e^3) = 1 / 21.08553692 = 0.0474258732
-#                         and e^3 / (1 + e^3) = 1 - 0.0474258732 = 0.9525741268
-HAND_A2 = np.array([[0.7310585786, 0.0474258732],
-                    [0.2689414214, 0.9525741268]])
-# Loss: the mean of -log A2[1, i], as both labels are 1.
-#   -log 0.2689414214 = log(1 + e) = 1.3132616875
-#   -log 0.9525741268 = log(1 + e^-3) = 0.0485873516
-#   (1.3132616875 + 0.0485873516) / 2 = 0.6809245195
-HAND_LOSS = 0.6809245195
-# Backward pass.
-# dZ2 = A2 - Y with Y = one_hot([1, 1]) = [[0, 0], [1, 1]] (eq-dZL).
-HAND_dZ2 = np.array([[0.7310585786, 0.0474258732],
-                     [-0.7310585786, -0.0474258732]])   # 0.2689414214 - 1, 0.9525741268 - 1
-# dW2 = (1/2) dZ2 A1^T (eq-dW); the rows of A1^T are (1, 1.5, 0) and (2, 0.5, 2). Row 1:
-#   (0.7310585786*1   + 0.0474258732*2)   / 2 = (0.7310585786 + 0.0948517464) / 2 = 0.4129551625
-#   (0.7310585786*1.5 + 0.0474258732*0.5) / 2 = (1.0965878679 + 0.0237129366) / 2 = 0.5601504023
-#   (0.7310585786*0   + 0.0474258732*2)   / 2 = 0.0474258732
-# Row 2 is minus row 1: the two rows of dZ2 are opposite.
-HAND_dW2 = np.array([[0.4129551625, 0.5601504023, 0.0474258732],
-                     [-0.4129551625, -0.5601504023, -0.0474258732]])
-# db2 = (1/2) sum of the columns of dZ2 (eq-db): (0.7310585786 + 0.0474258732) / 2 = 0.3892422259
-HAND_db2 = np.array([[0.3892422259], [-0.3892422259]])
-# dA1 = W2^T dZ2 (eq-dA). A column of dZ2 is (a, -a), so dA1's column is a (W2[0, :] - W2[1, :])
-# = a (-1, 2, -0.5), with a = 0.7310585786 in column 1 and 0.0474258732 in column 2.
-HAND_dA1 = np.array([[-0.7310585786, -0.0474258732],
-                     [1.4621171573, 0.0948517464],
-                     [-0.3655292893, -0.0237129366]])
-# dZ1 = dA1 * (Z1 > 0) (eq-dZ): only Z1[2, 0] = -1 is not above 0, so dZ1[2, 0] = 0.
-HAND_dZ1 = np.array([[-0.7310585786, -0.0474258732],
-                     [1.4621171573, 0.0948517464],
-                     [0.0, -0.0237129366]])
-# dW1 = (1/2) dZ1 X^T (eq-dW); the rows of X^T are (1, 1) and (2, 0).
-#   row 1: ((-0.7310585786 - 2*0.0474258732) / 2, -0.7310585786 / 2) = (-0.4129551625, -0.3655292893)
-#   row 2: ((1.4621171573 + 2*0.0948517464) / 2, 1.4621171573 / 2)   = (0.8259103250, 0.7310585786)
-#   row 3: ((0 - 2*0.0237129366) / 2, 0 / 2)                          = (-0.0237129366, 0)
-HAND_dW1 = np.array([[-0.4129551625, -0.3655292893],
-                     [0.8259103250, 0.7310585786],
-                     [-0.0237129366, 0.0]])
-# db1 = (1/2) sum of the columns of dZ1 (eq-db):
-#   (-0.7310585786 - 0.0474258732) / 2 = -0.3892422259
-#   (1.4621171573 + 0.0948517464) / 2 = 0.7784844518
-#   (0 - 0.0237129366) / 2 = -0.0118564683
-HAND_db1 = np.array([[-0.3892422259], [0.7784844518], [-0.0118564683]])
-# Predictions: the larger of each column of A2, class 0 then class 1.
-HAND_PREDICTIONS = np.array([0, 1])
-HAND_ATOL = 1e-9  # the decimals above are rounded to 10 places
+# A 2-3-2 network computed by hand: nnlib/worked_example.py holds its inputs and every
+# hand-computed number (chapter 4 derives each of them); the tests and the book read it.
+HAND_ATOL = worked_example.ATOL  # its decimals are rounded to 10 places
 
 
 def hand_network(dtype=np.float64):
-    """(X, y, params) of the 2-3-2 network above, in ``dtype``."""
-    return (HAND_X.astype(dtype), HAND_y,
-            {key: value.astype(dtype) for key, value in HAND_PARAMS.items()})
+    """(X, y, params) of the worked example's 2-3-2 network, in ``dtype``."""
+    return (worked_example.X.astype(dtype), worked_example.y,
+            {key: value.astype(dtype) for key, value in worked_example.params.items()})
 
 
 HAND_DTYPES = pytest.mark.parametrize("dtype, atol", [(np.float64, HAND_ATOL), (np.float32, 1e-6)])
@@ -106,8 +29,8 @@ HAND_DTYPES = pytest.mark.parametrize("dtype, atol", [(np.float64, HAND_ATOL), (
 
 @HAND_DTYPES
 def test_forward_prop_of_the_hand_computed_network(dtype, atol):
-    """The 2-3-2 network of HAND_*, every number computed by hand: 2 inputs, 3 hidden ReLU units,
-    2 softmax outputs, m = 2 examples, both of class 1.
+    """The 2-3-2 network of nnlib.worked_example, every number computed by hand: 2 inputs,
+    3 hidden ReLU units, 2 softmax outputs, m = 2 examples, both of class 1.
 
     X = [[1, 2], [1, 0]] (examples (1, 1) and (2, 0)); W1 = [[1, 0], [0, 1], [1, -2]],
     b1 = (0, 0.5, 0); W2 = [[0.5, 1, 0.5], [1.5, -1, 1]], b2 = (0, 1). Hidden unit 3 gets
@@ -116,8 +39,8 @@ def test_forward_prop_of_the_hand_computed_network(dtype, atol):
     """
     X, _, params = hand_network(dtype)
     activations = forward_prop(X, params)
-    assert list(activations) == ["A0", "Z1", "A1", "Z2", "A2"]
-    for key, expected in [("Z1", HAND_Z1), ("A1", HAND_A1), ("Z2", HAND_Z2), ("A2", HAND_A2)]:
+    assert list(activations) == list(worked_example.activations) == ["A0", "Z1", "A1", "Z2", "A2"]
+    for key, expected in worked_example.activations.items():
         assert activations[key].dtype == dtype
         np.testing.assert_allclose(activations[key], expected, rtol=0, atol=atol, err_msg=key)
 
@@ -126,31 +49,50 @@ def test_forward_prop_of_the_hand_computed_network(dtype, atol):
 def test_training_loss_of_the_hand_computed_network(dtype, atol):
     X, y, params = hand_network(dtype)
     loss = cross_entropy_from_logits(forward_prop(X, params)["Z2"], y)
-    assert loss == pytest.approx(HAND_LOSS, rel=0, abs=atol)
+    assert loss == pytest.approx(worked_example.loss, rel=0, abs=atol)
 
 
 @HAND_DTYPES
 def test_back_prop_of_the_hand_computed_network(dtype, atol):
     X, y, params = hand_network(dtype)
     grads = back_prop(forward_prop(X, params), params, y)
-    assert sorted(grads) == ["dW1", "dW2", "db1", "db2"]
-    for key, expected in [("dW2", HAND_dW2), ("db2", HAND_db2), ("dW1", HAND_dW1), ("db1", HAND_db1)]:
+    assert sorted(grads) == sorted(worked_example.grads) == ["dW1", "dW2", "db1", "db2"]
+    for key, expected in worked_example.grads.items():
         assert grads[key].dtype == dtype
         np.testing.assert_allclose(grads[key], expected, rtol=0, atol=atol, err_msg=key)
 
 
 def test_the_hand_computed_intermediate_gradients():
-    """dA1 = W2^T dZ2 from linear_backward, then dZ1 from relu_backward, on the hand numbers."""
-    dA1, dW2, db2 = linear_backward(HAND_dZ2, HAND_A1, HAND_PARAMS["W2"])
-    np.testing.assert_allclose(dA1, HAND_dA1, rtol=0, atol=HAND_ATOL)
-    np.testing.assert_allclose(dW2, HAND_dW2, rtol=0, atol=HAND_ATOL)
-    np.testing.assert_allclose(db2, HAND_db2, rtol=0, atol=HAND_ATOL)
-    np.testing.assert_allclose(relu_backward(HAND_dA1, HAND_Z1), HAND_dZ1, rtol=0, atol=0)
+    """dZ2 = A2 - Y, dA1 = W2^T dZ2 from linear_backward, then dZ1 from relu_backward, on the
+    hand numbers."""
+    hand = worked_example
+    np.testing.assert_array_equal(one_hot(hand.y, 2, dtype=np.float64), hand.Y)
+    np.testing.assert_allclose(hand.A2 - hand.Y, hand.dZ2, rtol=0, atol=HAND_ATOL)
+    dA1, dW2, db2 = linear_backward(hand.dZ2, hand.A1, hand.W2)
+    np.testing.assert_allclose(dA1, hand.dA1, rtol=0, atol=HAND_ATOL)
+    np.testing.assert_allclose(dW2, hand.dW2, rtol=0, atol=HAND_ATOL)
+    np.testing.assert_allclose(db2, hand.db2, rtol=0, atol=HAND_ATOL)
+    np.testing.assert_allclose(relu_backward(hand.dA1, hand.Z1), hand.dZ1, rtol=0, atol=0)
 
 
 def test_predict_of_the_hand_computed_network():
     X, _, params = hand_network()
-    np.testing.assert_array_equal(predict(X, params), HAND_PREDICTIONS)
+    np.testing.assert_array_equal(predict(X, params), worked_example.predictions)
+
+
+def test_the_worked_example_imports_numpy_only():
+    """A teaching example a reader can copy: no nnlib code produced its numbers."""
+    import ast
+    import inspect
+    tree = ast.parse(inspect.getsource(worked_example))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module or "." for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
+    assert imported == {"numpy"}
+    assert list(worked_example.params) == ["W1", "b1", "W2", "b2"]
+    assert all(value is getattr(worked_example, key)
+               for key, value in worked_example.params.items())
 
 
 # ---------------------------------------------------------------------------------------
