@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, SCHEDULES
 
 
 def check_layer_dims(layer_dims):
@@ -256,8 +256,27 @@ def check_weight_decay(value, name="weight_decay"):
     return float(value)
 
 
+def check_decoupled_decay(weight_decay, learning_rate, names=(
+        "weight_decay", "learning_rate")):
+    """Refuse an AdamW decay that does not shrink the weights: α λ >= 1.
+
+    Each step multiplies the weights by 1 - α λ, which must stay in (0, 1].
+    ``names``: how the message names λ and α (the CLI's flags).
+    """
+    if learning_rate * weight_decay >= 1:
+        decay, rate = names
+        raise ValueError(
+            f"{decay}={weight_decay:g} with optimizer 'adamw' and "
+            f"{rate}={learning_rate:g} multiplies the weights by "
+            f"1 - {learning_rate:g} * {weight_decay:g} = "
+            f"{1 - learning_rate * weight_decay:g} at every step: use a "
+            f"{decay} below {1 / learning_rate:g} (1 / {rate})")
+
+
 def check_choice(value, choices, name):
-    """Return ``value`` if it is one of ``choices``."""
+    """Return ``value`` if it is one of ``choices`` (strings, maybe None)."""
+    if value is None and None in choices:
+        return value
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of "
                          f"{', '.join(map(repr, choices))}; got {value!r}")
@@ -309,13 +328,14 @@ def check_gradient_descent(X, y, layer_dims, learning_rate, iterations,
 
 
 def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
-                weight_decay, dropout, X_val, y_val, seed):
+                weight_decay, dropout, X_val, y_val, seed, schedule=None,
+                patience=None):
     """The arguments of ``train`` (both engines), checked once.
 
     ``learning_rate=None`` becomes the optimiser's default. Returns
     ``(layer_dims, epochs, batch_size, learning_rate, weight_decay, dropout,
-    validate)``, where ``validate`` says whether validation accuracy is
-    recorded.
+    validate, patience)``, where ``validate`` says whether the validation
+    loss and accuracy are recorded and ``patience`` is None or an int >= 1.
     """
     dims = check_layer_dims(layer_dims)
     epochs = check_positive_int(epochs, "epochs")
@@ -325,13 +345,22 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
         learning_rate = OPTIMIZERS[optimizer].default_learning_rate
     learning_rate = check_learning_rate(learning_rate)
     weight_decay = check_weight_decay(weight_decay)
+    if optimizer == "adamw":
+        check_decoupled_decay(weight_decay, learning_rate)
     dropout = check_fraction(dropout, "dropout")
+    check_choice(schedule, SCHEDULES, "schedule")
+    if patience is not None:
+        patience = check_positive_int(patience, "patience")
     check_seed(seed)
     check_training_data(X, y, dims)
     validate = check_pair(X_val, y_val, dims, "X_val")
+    if patience is not None and not validate:
+        raise ValueError(
+            f"patience={patience} stops training when the validation loss "
+            "stops falling: give X_val and y_val too")
     # the forward pass on a mini-batch, or on X_val to validate
     examples = max(min(batch_size, X.shape[1]),
                    X_val.shape[1] if validate else 0)
     check_memory(dims, X.dtype, examples)
     return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
-            validate)
+            validate, patience)

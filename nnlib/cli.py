@@ -3,9 +3,11 @@
 Trains on the first ``--train-size`` MNIST training images and reports the train and test
 accuracy of the final parameters and the seconds of the training loop alone (data loading and
 evaluation excluded). ``--optimizer gd`` (the default) is the article's full-batch gradient
-descent for ``--iterations`` steps; ``sgd``, ``momentum`` and ``adam`` train on shuffled
-mini-batches for ``--epochs``. With ``--json`` stdout holds exactly one JSON object; progress
-and messages go to stderr.
+descent for ``--iterations`` steps; ``sgd``, ``momentum``, ``adam`` and ``adamw`` train on
+shuffled mini-batches for ``--epochs``, with an optional learning-rate ``--schedule`` and early
+stopping (``--patience``) on the ``--val-size`` training images that follow the first
+``--train-size``. With ``--json`` stdout holds exactly one JSON object; progress and messages
+go to stderr.
 
 Exit status: 0 when trained (and saved, with ``--save``); 1 when training diverged, with nothing
 saved; 2 for a bad option, value or file, refused before any training where it can be (every
@@ -20,11 +22,11 @@ import tempfile
 
 import numpy as np
 
-from .checks import (check_fraction, check_learning_rate, check_memory, check_positive_int,
-                     check_seed, check_weight_decay)
+from .checks import (check_decoupled_decay, check_fraction, check_learning_rate, check_memory,
+                     check_positive_int, check_seed, check_weight_decay)
 from .data import load_mnist
 from .losses import get_accuracy
-from .optimizers import OPTIMIZERS, make_optimizer
+from .optimizers import OPTIMIZERS, SCHEDULES, make_optimizer
 from .params import INIT_METHODS, save_params
 from .history import TrainingDiverged
 from .network import predict
@@ -34,7 +36,11 @@ MNIST_PIXELS, MNIST_CLASSES = 784, 10
 MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60000, 10000
 # Options of one kind of training only, with the default they take when not given.
 FULL_BATCH_ONLY = {"iterations": 1000, "eval_every": 0}
-MINI_BATCH_ONLY = {"epochs": 10, "batch_size": 128, "weight_decay": 0.0, "dropout": 0.0}
+MINI_BATCH_ONLY = {"epochs": 10, "batch_size": 128, "weight_decay": 0.0, "dropout": 0.0,
+                   "schedule": None, "patience": None, "val_size": None}
+# --patience validates on this many training images after the first --train-size (33,600 +
+# 8,400 = 42,000: the article's split of Kaggle's training set)
+DEFAULT_VAL_SIZE = 8400
 
 
 def layer_list(text):
@@ -83,25 +89,40 @@ def build_parser():
         "train", help="train a network on MNIST and report its accuracy",
         description="Train a network on MNIST, then report train and test accuracy and the "
                     "training seconds. --optimizer gd is the article's full-batch gradient "
-                    "descent (--iterations); sgd, momentum and adam use mini-batches (--epochs, "
-                    "--batch-size, --weight-decay, --dropout).",
+                    "descent (--iterations); sgd, momentum, adam and adamw use mini-batches "
+                    "(--epochs, --batch-size, --weight-decay, --dropout, --schedule, --patience, "
+                    "--val-size).",
         formatter_class=_HelpFormatter)
     add = train_parser.add_argument
     add("--layers", type=layer_list, default=[784, 10, 10],
         help="layer sizes n_0,...,n_L; n_0 must be 784 and n_L 10 for MNIST")
     add("--optimizer", choices=["gd", *OPTIMIZERS], default="gd",
-        help="gd: full-batch gradient descent, the article's; or mini-batch sgd, momentum, adam")
+        help="gd: full-batch gradient descent, the article's; or mini-batch sgd, momentum, adam, "
+             "adamw (Adam with decoupled weight decay)")
     add("--learning-rate", type=float, default=None,
-        help="step size alpha (default: 0.1 for gd, sgd and momentum, 0.001 for adam)")
+        help="step size alpha (default: 0.1 for gd, sgd and momentum, 0.001 for adam and adamw)")
     add("--iterations", type=int, default=None, help="gd only: full-batch steps (default 1000)")
     add("--eval-every", type=int, default=None,
         help="gd only: also record test accuracy every N iterations (default 0: only at the end)")
     add("--epochs", type=int, default=None, help="mini-batch only: passes over the data (default 10)")
     add("--batch-size", type=int, default=None, help="mini-batch only: examples per step (default 128)")
     add("--weight-decay", type=float, default=None,
-        help="mini-batch only: L2 penalty lambda, adds lambda * W_l to dW_l (default 0)")
+        help="mini-batch only: lambda; coupled L2 for sgd, momentum and adam (adds lambda * W_l "
+             "to dW_l), decoupled decay for adamw (W_l <- W_l - alpha * lambda * W_l at each "
+             "step, outside Adam's normalisation) (default 0)")
     add("--dropout", type=float, default=None,
         help="mini-batch only: probability of dropping each hidden unit (default 0)")
+    add("--schedule", choices=[name for name in SCHEDULES if name], default=None,
+        help="mini-batch only: learning rate of epoch e of E: step (alpha, then alpha/10 from "
+             "e >= E/2, alpha/100 from e >= 3E/4) or cosine (alpha (1 + cos(pi e / E)) / 2) "
+             "(default: alpha every epoch)")
+    add("--patience", type=int, default=None, metavar="N",
+        help="mini-batch only: stop once N epochs bring no new lowest validation loss, and "
+             "keep the parameters of the epoch with the lowest (default: no early stopping)")
+    add("--val-size", type=int, default=None, metavar="N",
+        help=f"with --patience: validate on the N MNIST training images that follow the first "
+             f"--train-size, never trained on (default {DEFAULT_VAL_SIZE}, fewer if fewer "
+             f"remain)")
     add("--train-size", type=int, default=33600,
         help="train on the first N of MNIST's 60,000 training images")
     add("--init", choices=INIT_METHODS, default="he", help="weight initialisation")
@@ -137,6 +158,10 @@ def settings_from(args, parser):
             setattr(args, name, default)
     if args.learning_rate is None:
         args.learning_rate = 0.1 if full_batch else OPTIMIZERS[args.optimizer].default_learning_rate
+    if args.val_size is not None and args.patience is None:
+        parser.error("--val-size is used with --patience only (the validation set of early stopping)")
+    if args.patience is not None and args.val_size is None:
+        args.val_size = min(DEFAULT_VAL_SIZE, MNIST_TRAIN_IMAGES - args.train_size)
     check_options(args, parser)
     settings = {"optimizer": args.optimizer, "learning_rate": args.learning_rate}
     if full_batch:
@@ -144,7 +169,10 @@ def settings_from(args, parser):
     else:
         settings.update(make_optimizer(args.optimizer, [], args.learning_rate).settings())
         settings.update(epochs=args.epochs, batch_size=args.batch_size,
-                        weight_decay=args.weight_decay, dropout=args.dropout)
+                        weight_decay=args.weight_decay, dropout=args.dropout,
+                        schedule=args.schedule, patience=args.patience)
+        if args.patience is not None:
+            settings["val_size"] = args.val_size
     return settings
 
 
@@ -165,7 +193,13 @@ def check_options(args, parser):
             check_positive_int(args.epochs, "--epochs")
             check_positive_int(args.batch_size, "--batch-size")
             check_weight_decay(args.weight_decay, "--weight-decay")
+            if args.optimizer == "adamw":
+                check_decoupled_decay(args.weight_decay, args.learning_rate,
+                                      names=("--weight-decay", "--learning-rate"))
             check_fraction(args.dropout, "--dropout")
+            if args.patience is not None:
+                check_positive_int(args.patience, "--patience")
+                check_val_size(args.train_size, args.val_size)
         # the largest forward pass: the accuracy on all the training images, or on the test set
         check_memory(args.layers, np.float32, max(args.train_size, MNIST_TEST_IMAGES),
                      name="--layers")
@@ -173,6 +207,17 @@ def check_options(args, parser):
         args.save = save_path(args.save)
     except ValueError as error:
         parser.error(str(error))
+
+
+def check_val_size(train_size, val_size):
+    """Refuse a --val-size that is not positive or does not fit after the --train-size images."""
+    room = MNIST_TRAIN_IMAGES - train_size
+    if room == 0:
+        raise ValueError(f"--patience needs validation images, but --train-size {train_size} "
+                         f"uses all {MNIST_TRAIN_IMAGES} training images: use fewer")
+    if not 1 <= val_size <= room:
+        raise ValueError(f"--val-size must be between 1 and {room} (the training images after "
+                         f"the first --train-size {train_size}), got {val_size}")
 
 
 def check_data_dir(path):
@@ -216,6 +261,14 @@ def save_path(path):
 def train_command(args, settings):
     X_train, y_train, X_test, y_test = load_mnist(args.data_dir)
     X, y = X_train[:, :args.train_size], y_train[:args.train_size]
+    # early stopping watches the images after the training ones: never trained on, not the test set
+    validation = {}
+    if args.optimizer != "gd" and args.patience is not None:
+        after = slice(args.train_size, args.train_size + args.val_size)
+        validation = {"X_val": X_train[:, after], "y_val": y_train[after]}
+        if validation["X_val"].shape[1] == 0:  # files with fewer images than MNIST's
+            raise ValueError(f"--patience: no training images follow the first --train-size "
+                             f"{args.train_size} (the files hold {X_train.shape[1]})")
     progress = not (args.no_progress or args.json)
     if args.optimizer == "gd":
         params, history = gradient_descent(
@@ -226,8 +279,9 @@ def train_command(args, settings):
         params, history = train(
             X, y, args.layers, epochs=args.epochs, batch_size=args.batch_size,
             optimizer=args.optimizer, learning_rate=args.learning_rate,
-            weight_decay=args.weight_decay, dropout=args.dropout, init=args.init, seed=args.seed,
-            progress=progress, engine=args.engine)
+            weight_decay=args.weight_decay, dropout=args.dropout, schedule=args.schedule,
+            patience=args.patience, init=args.init, seed=args.seed, progress=progress,
+            engine=args.engine, **validation)
     seconds = history["seconds"][-1]
     result = {
         "layers": args.layers,
@@ -240,6 +294,10 @@ def train_command(args, settings):
         "test_accuracy": get_accuracy(predict(X_test, params), y_test),
         "seconds": round(seconds, 3),
     }
+    if validation:  # early stopping: how far it ran, and which epoch's parameters it kept
+        result.update(epochs_run=len(history["epoch"]), best_epoch=history["best_epoch"],
+                      val_loss=history["val_loss"][history["best_epoch"] - 1]
+                      if history["best_epoch"] else None)
     if args.save:
         save_params(args.save, params)
     if args.json:
@@ -247,10 +305,16 @@ def train_command(args, settings):
         return 0
     steps = (f"{args.iterations} iterations of full-batch gradient descent" if args.optimizer == "gd"
              else f"{args.epochs} epochs of {args.optimizer}, batch size {args.batch_size}")
+    if args.optimizer != "gd" and args.schedule:
+        steps += f", {args.schedule} schedule"
     print(f"layers {','.join(map(str, args.layers))}, {steps}, learning rate {args.learning_rate}, "
           f"init {args.init}, seed {args.seed}, {args.engine} engine")
     print(f"train accuracy {result['train_accuracy']:.1%} on {args.train_size} images")
     print(f"test accuracy  {result['test_accuracy']:.1%} on {X_test.shape[1]} images")
+    if validation:
+        print(f"early stopping: ran {result['epochs_run']} of {args.epochs} epochs, kept the "
+              f"parameters of epoch {result['best_epoch']} (lowest validation loss on "
+              f"{args.val_size} images)")
     print(f"training took {seconds:.1f} s")
     if args.save:
         print(f"saved the parameters to {args.save}")

@@ -1,6 +1,6 @@
 """What the training loops of both engines share: shuffled mini-batches, the
-history they return, the progress bar, and the error raised when the loss or
-the parameters stop being finite.
+history they return, the validation scores, the progress bar, and the error
+raised when the loss or the parameters stop being finite.
 
 ``nnlib.training`` (the loops the book derives) and ``nnlib.fast`` (the
 engine) both use it, so the two return the same history and fail the same way.
@@ -11,7 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checks import all_finite
-from .losses import cross_entropy_from_logits
+from .losses import cross_entropy_from_logits, get_accuracy, get_predictions
 from .network import forward_prop
 
 
@@ -131,7 +131,20 @@ def gradient_descent_history(evaluate):
 
 def train_history(validate):
     """The empty history of ``train`` (see its docstring for the keys)."""
-    history = {"epoch": [], "loss": [], "train_accuracy": [], "seconds": []}
+    history = {"epoch": [], "learning_rate": [], "loss": [],
+               "train_accuracy": [], "seconds": []}
     if validate:
-        history["val_accuracy"] = []
+        history.update(val_loss=[], val_accuracy=[])
     return history
+
+
+def validation_scores(params, X, y):
+    """``(loss, accuracy)`` of ``params`` on X: (n_0, m), y: (m,).
+
+    The mean cross-entropy and the fraction of correct predictions, from one
+    forward pass without dropout.
+    """
+    L = len(params) // 2
+    activations = forward_prop(X, params)
+    loss = cross_entropy_from_logits(activations[f"Z{L}"], y)
+    return loss, get_accuracy(get_predictions(activations[f"A{L}"]), y)

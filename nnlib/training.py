@@ -1,16 +1,18 @@
 """Training loops (chapters "Training" and "Faster training").
 
 ``gradient_descent`` is the article's full-batch loop; ``train`` is the
-mini-batch loop with the optimisers of ``nnlib.optimizers``, L2 weight decay
-and dropout. Each step is the book's functions, in the order the chapters
-derive them: ``forward_prop``, the loss ``cross_entropy_from_logits``,
-``back_prop``, then ``update_params`` or the optimiser's step.
+mini-batch loop with the optimisers of ``nnlib.optimizers``, weight decay,
+dropout, learning-rate schedules and early stopping. Each step is the book's
+functions, in the order the chapters derive them: ``forward_prop``, the loss
+``cross_entropy_from_logits``, ``back_prop``, then ``update_params`` or the
+optimiser's step.
 
 ``engine="fast"`` hands the whole run to ``nnlib.fast``, which computes the
 same maths on preallocated buffers and two cores (chapter "Making it fast"),
 with other rounding; that is the first line of each loop, and the rest of the
 source below is exactly what runs by default.
 """
+import math
 import time
 
 import numpy as np
@@ -18,11 +20,11 @@ import numpy as np
 from .checks import check_choice, check_gradient_descent, check_train
 from .history import (TrainingDiverged, check_loss, check_last_update,
                       gradient_descent_history, minibatches, progress_bar,
-                      record, report, train_history)
+                      record, report, train_history, validation_scores)
 from .losses import (cross_entropy_from_logits, get_accuracy,
                      get_predictions)
 from .network import back_prop, forward_prop, predict, update_params
-from .optimizers import make_optimizer
+from .optimizers import make_optimizer, scheduled_learning_rate
 from .params import init_params
 from .regularization import l2_gradient
 
@@ -107,32 +109,47 @@ def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
 
 
 def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
-          learning_rate=None, weight_decay=0.0, dropout=0.0, init="he", seed=0,
-          X_val=None, y_val=None, progress=True, callback=None,
-          engine="plain"):
-    """Mini-batch training: SGD, momentum or Adam, weight decay and dropout.
+          learning_rate=None, weight_decay=0.0, dropout=0.0, schedule=None,
+          patience=None, init="he", seed=0, X_val=None, y_val=None,
+          progress=True, callback=None, engine="plain"):
+    """Mini-batch training: optimisers, regularisation, schedules, stopping.
 
     X: (n_0, m) float32 or float64; y: (m,) integer labels;
     layer_dims: [n_0, ..., n_L]. Each epoch shuffles the m examples (seeded)
     and cuts them into mini-batches X^{t} of ``batch_size`` columns B (the
     last one may be smaller); each mini-batch takes one step of
-    ``optimizer`` ("sgd", "momentum" or "adam"; see nnlib.optimizers) on the
-    gradient of its mean cross-entropy plus (λ/2) sum_l ||W_l||²,
-    λ = ``weight_decay`` (coupled L2: λ W_l is added to dW_l before the
-    optimiser sees it; biases are not decayed).
+    ``optimizer`` ("sgd", "momentum", "adam" or "adamw"; see
+    nnlib.optimizers) on the gradient of its mean cross-entropy.
+    ``weight_decay`` λ is coupled L2 for "sgd", "momentum" and "adam": the
+    loss gains (λ/2) sum_l ||W_l||², so λ W_l is added to dW_l before the
+    optimiser sees it; for "adamw" it is AdamW's decoupled decay,
+    W_l <- W_l - α (v̂ / (sqrt(ŝ) + ε) + λ W_l), and dW_l is left alone.
+    Biases are never decayed.
     ``learning_rate=None`` takes the optimiser's default (SGD and momentum
-    0.1, Adam 0.001). ``dropout`` is the probability p of zeroing each hidden
-    unit during training (inverted dropout: kept units are scaled by
+    0.1, Adam and AdamW 0.001); ``schedule`` (None, "step" or "cosine")
+    changes it from epoch to epoch, as ``scheduled_learning_rate`` of
+    nnlib.optimizers says. ``dropout`` is the probability p of zeroing each
+    hidden unit during training (inverted dropout: kept units are scaled by
     1 / (1 - p), so nothing changes at prediction). ``seed`` seeds the
     initialisation, the shuffles and the dropout masks.
 
-    Returns ``(params, history)``; history holds one entry per epoch in
-    equal-length lists: ``epoch``; ``loss``, the mean cross-entropy over the
-    epoch's examples, each taken from its mini-batch's forward pass (before
-    that batch's step, with dropout, without the L2 term); ``train_accuracy``,
-    the fraction of the epoch's examples classified correctly by that same
-    forward pass; ``val_accuracy`` after the epoch (when ``X_val, y_val`` are
-    given); ``seconds``, the cumulative training time (validation excluded).
+    ``patience=k`` stops early: once k epochs in a row bring no new lowest
+    validation loss (it needs ``X_val, y_val``), training stops, and the
+    parameters returned are copies of those of the epoch with the lowest
+    validation loss, not the last ones.
+
+    Returns ``(params, history)``; history holds one entry per epoch run in
+    equal-length lists: ``epoch`` (1, 2, ...); ``learning_rate``, the
+    epoch's α; ``loss``, the mean cross-entropy over the epoch's examples,
+    each taken from its mini-batch's forward pass (before that batch's step,
+    with dropout, without the L2 term); ``train_accuracy``, the fraction of
+    the epoch's examples classified correctly by that same forward pass;
+    ``seconds``, the cumulative training time (validation excluded); with
+    ``X_val, y_val``, ``val_loss`` (mean cross-entropy) and
+    ``val_accuracy`` of the parameters after the epoch. With ``patience``,
+    ``history["best_epoch"]`` (an int, not a list) is the epoch whose
+    parameters are returned (0, the initial ones, if no epoch had a finite
+    validation loss).
 
     ``callback(epoch, params, history)``, when given, runs after each epoch,
     outside the timed part (params are the arrays being trained); when it
@@ -150,25 +167,36 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
                           batch_size=batch_size, optimizer=optimizer,
                           learning_rate=learning_rate,
                           weight_decay=weight_decay, dropout=dropout,
-                          init=init, seed=seed, X_val=X_val, y_val=y_val,
+                          schedule=schedule, patience=patience, init=init,
+                          seed=seed, X_val=X_val, y_val=y_val,
                           progress=progress, callback=callback)
     (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
-     validate) = check_train(X, y, layer_dims, epochs, batch_size, optimizer,
-                             learning_rate, weight_decay, dropout, X_val,
-                             y_val, seed)
+     validate, patience) = check_train(
+        X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
+        weight_decay, dropout, X_val, y_val, seed, schedule, patience)
     L, m = len(dims) - 1, X.shape[1]
     params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
     # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
     keys = list(params)
+    # AdamW decays the weights itself (decoupled); for the other optimisers
+    # the loop adds the L2 gradient λ W_l to dW_l (coupled)
     opt = make_optimizer(optimizer, [params[key] for key in keys],
-                         learning_rate)
+                         learning_rate, weight_decay,
+                         decayed=[key.startswith("W") for key in keys])
+    l2 = 0.0 if optimizer == "adamw" else weight_decay
     shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
     history = train_history(validate)
     seconds, iteration = 0.0, 0
+    # early stopping: the lowest validation loss so far, and its parameters
+    best_loss, best_epoch = math.inf, 0
+    best_params = {key: value.copy() for key, value in params.items()}
     bar = progress_bar(epochs, f"{optimizer}, {m} examples", "epoch",
                        progress)
     for epoch in bar:
         start = time.perf_counter()
+        # epochs count from 1, the schedule's e from 0
+        opt.learning_rate = scheduled_learning_rate(
+            schedule, learning_rate, epoch - 1, epochs)
         loss_sum = correct = 0.0
         for batch in minibatches(m, batch_size, shuffle_rng):
             # mini-batch X^{t}: (n_0, B), y^{t}: (B,)
@@ -178,22 +206,31 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
             iteration += 1
             check_loss(loss, iteration, learning_rate, history, epoch=epoch)
             grads = back_prop(activations, params, y_t)
-            if weight_decay:
+            if l2:
                 for l in range(1, L + 1):
-                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"],
-                                                   weight_decay)
+                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"], l2)
             opt.step([grads[f"d{key}"] for key in keys])
             loss_sum += loss * len(batch)
             correct += int(np.count_nonzero(
                 get_predictions(activations[f"A{L}"]) == y_t))
         seconds += time.perf_counter() - start
-        record(history, epoch=epoch, loss=loss_sum / m,
-               train_accuracy=correct / m, seconds=seconds)
+        record(history, epoch=epoch, learning_rate=opt.learning_rate,
+               loss=loss_sum / m, train_accuracy=correct / m,
+               seconds=seconds)
         if validate:
-            record(history, val_accuracy=get_accuracy(predict(X_val, params),
-                                                      y_val))
+            val_loss, val_accuracy = validation_scores(params, X_val, y_val)
+            record(history, val_loss=val_loss, val_accuracy=val_accuracy)
+        if patience and val_loss < best_loss:  # a new lowest: keep a copy
+            best_loss, best_epoch = val_loss, epoch
+            best_params = {key: value.copy() for key, value in params.items()}
         if report(bar, loss_sum / m, callback, epoch, params, history):
+            break
+        if patience and epoch - best_epoch >= patience:
+            bar.close()  # patience epochs without a new lowest: stop early
             break
     check_last_update(params, X_t, y_t, iteration, learning_rate, history,
                       epoch=epoch)
+    if patience:  # early stopping returns the best epoch's parameters
+        history["best_epoch"] = best_epoch
+        return best_params, history
     return params, history

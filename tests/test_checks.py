@@ -1,7 +1,8 @@
 """nnlib.checks: the refusals at the public boundary that issue 10 added (non-finite X, dtypes
-other than float32 and float64, layers too large for memory, negative seeds), each naming the
-argument and the values involved."""
+other than float32 and float64, layers too large for memory, negative seeds) and issue 11's
+(schedule, patience, AdamW's decay), each naming the argument and the values involved."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnlib import checks
-from nnlib.checks import (all_finite, check_finite, check_memory, check_seed, check_X,
-                          memory_needed)
+from nnlib.checks import (all_finite, check_choice, check_decoupled_decay, check_finite, check_memory,
+                          check_positive_int, check_seed, check_X, memory_needed)
+from nnlib.optimizers import SCHEDULES
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
@@ -95,3 +97,33 @@ def test_a_seed_that_is_not_an_integer_at_least_0_is_refused(seed):
 @pytest.mark.parametrize("seed", [None, 0, 2**64, np.int64(7)])
 def test_none_and_integers_at_least_0_are_seeds(seed):
     check_seed(seed)
+
+
+@pytest.mark.parametrize("value", [None, "step", "cosine"])
+def test_a_choice_may_be_none_when_none_is_one_of_the_choices(value):
+    assert check_choice(value, SCHEDULES, "schedule") is value
+
+
+@pytest.mark.parametrize("value", ["linear", "Step", 0, ""])
+def test_a_choice_outside_the_choices_is_named_with_them(value):
+    with pytest.raises(ValueError, match=f"schedule must be one of None, 'step', 'cosine'; got {value!r}"):
+        check_choice(value, SCHEDULES, "schedule")
+
+
+def test_none_is_refused_where_it_is_not_a_choice():
+    with pytest.raises(ValueError, match="engine must be one of 'plain', 'fast'; got None"):
+        check_choice(None, ("plain", "fast"), "engine")
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "3", True, None])
+def test_patience_must_be_an_integer_at_least_1(value):
+    with pytest.raises(ValueError, match=f"patience must be an integer >= 1, got {re.escape(repr(value))}"):
+        check_positive_int(value, "patience")
+
+
+def test_an_adamw_decay_that_does_not_shrink_the_weights_is_refused_naming_the_limit():
+    check_decoupled_decay(9.99, 0.1)  # 1 - α λ = 0.001: shrinks
+    with pytest.raises(ValueError, match=r"weight_decay=10 with optimizer 'adamw' and learning_rate=0.1 "
+                                         r"multiplies the weights by 1 - 0.1 \* 10 = 0 at every step: use a "
+                                         r"weight_decay below 10 \(1 / learning_rate\)"):
+        check_decoupled_decay(10.0, 0.1)

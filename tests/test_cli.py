@@ -109,8 +109,9 @@ def test_help_lists_the_options():
     done = run("train", "--help")
     assert done.returncode == 0
     for option in ("--layers", "--optimizer", "--epochs", "--batch-size", "--weight-decay", "--dropout", "--json",
-                   "--engine"):
+                   "--engine", "--schedule {step,cosine}", "--patience N", "--val-size N"):
         assert option in done.stdout
+    assert "adamw" in done.stdout
     assert "(default: None)" not in done.stdout  # the defaults that depend on --optimizer are spelled out
     assert "(default: [784, 10, 10])" in done.stdout
 
@@ -154,6 +155,9 @@ def test_bad_layers_exit_2_with_a_clear_message_and_no_traceback(layers, message
     (["--epochs", "3"], "--epochs cannot be used with full-batch gradient descent"),
     (["--optimizer", "gd", "--dropout", "0.5"], "--dropout cannot be used"),
     (["--optimizer", "adam", "--iterations", "10"], "--iterations cannot be used with mini-batch training"),
+    (["--patience", "3"], "--patience cannot be used with full-batch gradient descent"),
+    (["--schedule", "cosine"], "--schedule cannot be used with full-batch gradient descent"),
+    (["--val-size", "100"], "--val-size cannot be used with full-batch gradient descent"),
 ])
 def test_options_of_the_other_kind_of_training_are_refused(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -194,6 +198,21 @@ def refused(arguments, capsys):
     (["--optimizer", "sgd", "--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
     (["--optimizer", "sgd", "--dropout", "1"], "--dropout must be a number in [0, 1), got 1.0"),
     (["--optimizer", "adam", "--weight-decay", "inf"], "--weight-decay must be a finite number >= 0, got inf"),
+    (["--optimizer", "adamw", "--weight-decay", "-1"], "--weight-decay must be a finite number >= 0, got -1.0"),
+    (["--optimizer", "adamw", "--learning-rate", "0.1", "--weight-decay", "10"],
+     "--weight-decay=10 with optimizer 'adamw' and --learning-rate=0.1 multiplies the weights by 1 - 0.1 * 10 = 0"
+     " at every step: use a --weight-decay below 10 (1 / --learning-rate)"),
+    (["--optimizer", "sgd", "--schedule", "linear"], "--schedule: invalid choice: 'linear' (choose from 'step', "
+                                                     "'cosine')"),
+    (["--optimizer", "sgd", "--patience", "0"], "--patience must be an integer >= 1, got 0"),
+    (["--optimizer", "sgd", "--patience", "x"], "--patience: invalid int value: 'x'"),
+    (["--optimizer", "sgd", "--val-size", "100"], "--val-size is used with --patience only"),
+    (["--optimizer", "sgd", "--patience", "2", "--val-size", "0"],
+     "--val-size must be between 1 and 26400 (the training images after the first --train-size 33600), got 0"),
+    (["--optimizer", "sgd", "--patience", "2", "--train-size", "59000", "--val-size", "1001"],
+     "--val-size must be between 1 and 1000"),
+    (["--optimizer", "sgd", "--patience", "2", "--train-size", "60000"],
+     "--patience needs validation images, but --train-size 60000 uses all 60000 training images"),
     (["--seed", "x"], "--seed: invalid int value: 'x'"),
     (["--engine", "turbo"], "--engine: invalid choice: 'turbo'"),
 ])
@@ -302,3 +321,57 @@ def test_a_last_update_that_blows_up_exits_1_and_saves_nothing(engine, tmp_path,
         "error: training diverged: the loss became nan after the update of iteration 1 with "
         "learning_rate=1e+30; the steps are too large: try a smaller learning rate, such as 1e+29\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def train_spy(monkeypatch):
+    """The keyword arguments the command passed to nnlib's train (which still runs)."""
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return train(*args, **kwargs)
+
+    train = cli.train
+    monkeypatch.setattr(cli, "train", spy)
+    return seen
+
+
+@needs_mnist
+@pytest.mark.parametrize("engine", ENGINES)
+def test_adamw_with_a_schedule_and_early_stopping(engine, mnist, train_spy, capsys):
+    """--patience validates on the --val-size training images right after the first --train-size:
+    never trained on, and not the test set."""
+    assert cli.main(["train", "--layers", "784,16,10", "--optimizer", "adamw", "--learning-rate", "0.01",
+                     "--weight-decay", "0.01", "--schedule", "cosine", "--patience", "2", "--val-size", "300",
+                     "--epochs", "4", "--batch-size", "50", "--train-size", "600", "--json",
+                     "--engine", engine]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {key: result[key] for key in ("optimizer", "weight_decay", "schedule", "patience", "val_size")} == {
+        "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine", "patience": 2, "val_size": 300}
+    assert 1 <= result["best_epoch"] <= result["epochs_run"] <= 4 and result["val_loss"] > 0
+    X_train, y_train, _, _ = mnist
+    assert np.array_equal(train_spy["X_val"], X_train[:, 600:900])
+    assert np.array_equal(train_spy["y_val"], y_train[600:900])
+    assert (train_spy["optimizer"], train_spy["schedule"], train_spy["patience"]) == ("adamw", "cosine", 2)
+
+
+@needs_mnist
+def test_text_output_reports_the_schedule_and_where_early_stopping_stopped(capsys):
+    assert cli.main(["train", "--optimizer", "adam", "--learning-rate", "0.05", "--schedule", "step",
+                     "--patience", "1", "--epochs", "30", "--batch-size", "20", "--train-size", "200",
+                     "--val-size", "1000", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "30 epochs of adam, batch size 20, step schedule" in out
+    # a learning rate this large on 200 images overfits: the validation loss rises before epoch 30
+    assert "early stopping: ran " in out and " of 30 epochs, kept the parameters of epoch " in out
+    assert "(lowest validation loss on 1000 images)" in out
+    assert "ran 30 of 30" not in out
+
+
+@needs_mnist
+def test_without_patience_nothing_is_validated(train_spy, capsys):
+    assert cli.main(["train", "--optimizer", "sgd", "--epochs", "1", "--train-size", "200", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "X_val" not in train_spy and "best_epoch" not in result
+    assert result["patience"] is None and result["schedule"] is None

@@ -21,7 +21,7 @@ from nnlib.training import ENGINES, TrainingDiverged, gradient_descent, train
 
 ARGUMENTS = ("X", "y", "layer_dims", "learning_rate", "iterations", "eval_every", "epochs",
              "batch_size", "optimizer", "weight_decay", "dropout", "init", "seed", "engine",
-             "X_test", "y_test", "X_val", "y_val")
+             "X_test", "y_test", "X_val", "y_val", "schedule", "patience")
 NAMES_AN_ARGUMENT = re.compile(r"\b(%s)\b" % "|".join(ARGUMENTS))
 
 ORDINARY = st.floats(-3, 3)
@@ -81,11 +81,15 @@ def arguments_of(draw, run):
                        X_test=hostile_arrays(n_0, 3), y_test=hostile_labels(y, classes))
     else:
         arguments.update(epochs=draw(st.integers(1, 2)), batch_size=draw(st.integers(1, 4)),
-                         optimizer=draw(st.sampled_from(["sgd", "momentum", "adam"])),
-                         learning_rate=None)
+                         optimizer=draw(st.sampled_from(["sgd", "momentum", "adam", "adamw"])),
+                         learning_rate=None, schedule=draw(st.sampled_from([None, "step", "cosine"])))
+        if draw(st.booleans()):  # a validation pair, maybe early stopping on it
+            arguments.update(X_val=X[:, :3], y_val=y[:3], patience=draw(st.sampled_from([None, 1, 2])))
         hostile.update(epochs=st.sampled_from([0, -1, 2.5]),
                        batch_size=st.sampled_from([0, 10**9, 2.5, None]),
                        optimizer=st.sampled_from(["rmsprop", "gd", None]),
+                       schedule=st.sampled_from(["linear", "", 1, "Cosine"]),
+                       patience=st.sampled_from([1, 2, 0, -1, 1.5, "2"]),
                        weight_decay=st.sampled_from([0.01, 1e30, -1.0, np.nan]),
                        dropout=st.sampled_from([0.5, 0.99, 1.0, -0.1, np.nan]),
                        X_val=hostile_arrays(n_0, 3), y_val=hostile_labels(y, classes))
@@ -135,13 +139,16 @@ def fake_mnist(data_dir=None):
 # {folder} is a temporary folder holding one file, a-file
 OPTIONS = {
     "--layers": ["784,10,10", "784,3,10", "784,1000000000,10", "784,0,10", "784", "x", "783,10,10"],
-    "--optimizer": ["gd", "sgd", "momentum", "adam", "rmsprop"],
+    "--optimizer": ["gd", "sgd", "momentum", "adam", "adamw", "rmsprop"],
     "--learning-rate": ["0.1", "1e30", "-1", "0", "nan", "inf", "x"],
     "--iterations": ["1", "2", "0", "-1", "x"],
     "--eval-every": ["0", "1", "-1"],
     "--epochs": ["1", "0", "-3"],
     "--batch-size": ["1", "16", "0", "100000"],
-    "--weight-decay": ["0", "0.01", "-1", "nan"],
+    "--weight-decay": ["0", "0.01", "-1", "nan", "2000"],
+    "--schedule": ["step", "cosine", "linear"],
+    "--patience": ["1", "3", "0", "x"],
+    "--val-size": ["5", "0", "100000"],
     "--dropout": ["0", "0.5", "1", "-0.1"],
     "--train-size": ["1", "20", "0", "60001", "-5"],
     "--init": ["he", "xavier", "article", "zeros"],

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot, training
-from nnlib.optimizers import adam_step
+from nnlib.optimizers import adam_step, scheduled_learning_rate
 from nnlib.history import check_last_update
 from nnlib.training import ENGINES, TrainingDiverged, gradient_descent, predict, train
 
@@ -260,8 +260,8 @@ def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step(engine):
     params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adam", seed=3, progress=False,
                       engine=engine)
     reference = init_params(LAYERS, seed=3, dtype=np.float64)
-    m = {key: np.zeros_like(value) for key, value in reference.items()}
     v = {key: np.zeros_like(value) for key, value in reference.items()}
+    s = {key: np.zeros_like(value) for key, value in reference.items()}
     shuffle_rng, _ = np.random.default_rng(3).spawn(2)  # the seed's first child shuffles
     t = 0
     for epoch in range(2):
@@ -270,7 +270,7 @@ def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step(engine):
             batch, t = order[first:first + 8], t + 1
             grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
             for key in reference:
-                reference[key], m[key], v[key] = adam_step(reference[key], grads[f"d{key}"], m[key], v[key], t)
+                reference[key], v[key], s[key] = adam_step(reference[key], grads[f"d{key}"], v[key], s[key], t)
     for key in params:
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
 
@@ -280,13 +280,18 @@ def test_train_history_has_one_entry_per_epoch(engine):
     X_val, y_val = blobs(40, seed=1)
     params, history = train(X, y, LAYERS, epochs=3, batch_size=32, X_val=X_val, y_val=y_val, progress=False,
                             engine=engine)
-    assert set(history) == {"epoch", "loss", "train_accuracy", "val_accuracy", "seconds"}
+    assert set(history) == {"epoch", "learning_rate", "loss", "train_accuracy", "val_loss", "val_accuracy",
+                            "seconds"}
     assert history["epoch"] == [1, 2, 3]
+    assert history["learning_rate"] == [0.001] * 3  # Adam's default, no schedule
     assert all(len(values) == 3 for values in history.values())
     assert history["seconds"] == sorted(history["seconds"])
     assert history["val_accuracy"][-1] == np.mean(predict(X_val, params) == y_val)
+    L = len(LAYERS) - 1
+    assert history["val_loss"][-1] == pytest.approx(
+        cross_entropy(one_hot(y_val, 3, dtype=np.float32), forward_prop(X_val, params)[f"A{L}"]), rel=1e-5)
     _, without = train(X, y, LAYERS, epochs=1, progress=False, engine=engine)
-    assert "val_accuracy" not in without
+    assert "val_accuracy" not in without and "val_loss" not in without and "best_epoch" not in without
 
 
 def test_train_history_loss_is_the_mean_over_the_epochs_batches_before_each_step(engine):
@@ -337,6 +342,124 @@ def test_learning_rate_none_takes_the_optimizers_default(engine):
         assert np.array_equal(explicit[key], default[key])
 
 
+# --- AdamW, schedules and early stopping --------------------------------------------
+
+def test_train_with_adamw_matches_a_loop_of_decay_then_adam_step_on_the_weights_only(engine):
+    """W <- (1 - α λ) W, then Adam's step on the gradient of the loss alone (no λ W in it);
+    the biases take Adam's step only."""
+    X, y = blobs(50, dtype=np.float64)
+    alpha, lam = 0.01, 0.5
+    params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adamw", learning_rate=alpha,
+                      weight_decay=lam, seed=3, progress=False, engine=engine)
+    reference = init_params(LAYERS, seed=3, dtype=np.float64)
+    v = {key: np.zeros_like(value) for key, value in reference.items()}
+    s = {key: np.zeros_like(value) for key, value in reference.items()}
+    shuffle_rng, _ = np.random.default_rng(3).spawn(2)
+    t = 0
+    for epoch in range(2):
+        order = shuffle_rng.permutation(50)
+        for first in range(0, 50, 8):
+            batch, t = order[first:first + 8], t + 1
+            grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
+            for key in reference:
+                decayed = (1 - alpha * lam) * reference[key] if key.startswith("W") else reference[key]
+                reference[key], v[key], s[key] = adam_step(decayed, grads[f"d{key}"], v[key], s[key], t,
+                                                           learning_rate=alpha)
+    for key in params:
+        np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
+
+
+def test_adamw_without_weight_decay_trains_exactly_like_adam(engine):
+    X, y = blobs(60)
+    runs = [train(X, y, LAYERS, epochs=2, batch_size=16, optimizer=name, dropout=0.2, seed=1, progress=False,
+                  engine=engine)[0] for name in ("adam", "adamw")]
+    assert all(np.array_equal(runs[0][key], runs[1][key]) for key in runs[0])
+
+
+def test_adamw_shrinks_the_weights_and_leaves_the_biases_to_the_gradient(engine):
+    X, y = blobs(100)
+    runs = {decay: train(X, y, LAYERS, epochs=5, batch_size=10, optimizer="adamw", learning_rate=0.01,
+                         weight_decay=decay, progress=False, engine=engine)[0] for decay in (0.0, 5.0)}
+    norms = {decay: sum(np.sum(params[key] ** 2) for key in ("W1", "W2")) for decay, params in runs.items()}
+    assert norms[5.0] < norms[0.0] / 2
+    assert np.mean(predict(X, runs[5.0]) == y) > 0.9  # still learns
+
+
+@pytest.mark.parametrize("schedule", [None, "step", "cosine"])
+def test_train_records_the_scheduled_learning_rate_of_each_epoch(schedule, engine):
+    X, y = blobs(40)
+    _, history = train(X, y, LAYERS, epochs=8, batch_size=10, optimizer="momentum", learning_rate=0.2,
+                       schedule=schedule, progress=False, engine=engine)
+    assert history["learning_rate"] == [scheduled_learning_rate(schedule, 0.2, e, 8) for e in range(8)]
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine"])
+def test_each_epoch_steps_with_its_scheduled_learning_rate(schedule, engine):
+    """SGD with a schedule is update_params with each epoch's rate, whichever process steps."""
+    X, y = blobs(40, dtype=np.float64)
+    params, _ = train(X, y, LAYERS, epochs=4, batch_size=10, optimizer="sgd", learning_rate=0.5,
+                      schedule=schedule, seed=5, progress=False, engine=engine)
+    reference = init_params(LAYERS, seed=5, dtype=np.float64)
+    shuffle_rng, _ = np.random.default_rng(5).spawn(2)
+    for e in range(4):
+        rate = scheduled_learning_rate(schedule, 0.5, e, 4)
+        order = shuffle_rng.permutation(40)
+        for first in range(0, 40, 10):
+            batch = order[first:first + 10]
+            grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
+            reference = {key: value - rate * grads[f"d{key}"] for key, value in reference.items()}
+    for key in params:
+        np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
+
+
+def overfitting_run(engine, patience, epochs=12):
+    """Adam with a large learning rate on few examples: the validation loss falls, then rises.
+
+    Returns the params, the history, and a copy of the params the callback saw at each epoch.
+    """
+    X, y = blobs(40, dtype=np.float64)
+    X_val, y_val = blobs(200, seed=1, dtype=np.float64)
+    seen = {}
+
+    def keep(epoch, params, history):
+        seen[epoch] = {key: value.copy() for key, value in params.items()}
+        seen.setdefault("live", params)
+
+    params, history = train(X, y, [6, 30, 3], epochs=epochs, batch_size=8, optimizer="adam", learning_rate=0.05,
+                            patience=patience, seed=0, X_val=X_val, y_val=y_val, callback=keep,
+                            progress=False, engine=engine)
+    return params, history, seen
+
+
+def test_early_stopping_stops_after_patience_epochs_without_a_new_lowest_validation_loss(engine):
+    params, history, seen = overfitting_run(engine, patience=3)
+    losses, best = history["val_loss"], history["best_epoch"]
+    assert best == 1 + int(np.argmin(losses))
+    assert len(losses) < 12, "the constructed case should stop early"
+    assert history["epoch"] == list(range(1, best + 3 + 1))  # the best epoch, then 3 without a new lowest
+    assert all(loss >= losses[best - 1] for loss in losses[best:])
+    assert all(len(values) == len(losses) for key, values in history.items() if key != "best_epoch")
+    # the params returned are copies of those of the best epoch, not the arrays trained on
+    for key in params:
+        assert np.array_equal(params[key], seen[best][key])
+        assert not np.shares_memory(params[key], seen["live"][key])
+    assert not all(np.array_equal(seen[len(losses)][key], params[key]) for key in params)
+
+
+def test_early_stopping_that_never_triggers_still_returns_the_best_epoch(engine):
+    params, history, seen = overfitting_run(engine, patience=100, epochs=6)
+    assert history["epoch"] == list(range(1, 7))
+    best = history["best_epoch"]
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+    assert all(np.array_equal(params[key], seen[best][key]) for key in params)
+
+
+def test_early_stopping_and_the_callback_see_the_same_epochs(engine):
+    _, history, seen = overfitting_run(engine, patience=1)
+    assert sorted(key for key in seen if key != "live") == history["epoch"]
+    assert history["epoch"][-1] == history["best_epoch"] + 1
+
+
 def test_callback_runs_after_each_epoch(engine):
     X, y = blobs(40)
     seen = []
@@ -358,7 +481,7 @@ TRAIN_BAD_INPUTS = [
     (dict(epochs=0), "epochs must be an integer >= 1, got 0"),
     (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
     (dict(batch_size=2.5), "batch_size must be an integer >= 1, got 2.5"),
-    (dict(optimizer="rmsprop"), "optimizer must be one of 'sgd', 'momentum', 'adam'; got 'rmsprop'"),
+    (dict(optimizer="rmsprop"), "optimizer must be one of 'sgd', 'momentum', 'adam', 'adamw'; got 'rmsprop'"),
     (dict(optimizer="gd"), "got 'gd'"),
     (dict(learning_rate=0.0), "learning_rate must be a positive finite number, got 0.0"),
     (dict(weight_decay=-1), "weight_decay must be a finite number >= 0, got -1"),
@@ -376,6 +499,16 @@ TRAIN_BAD_INPUTS = [
     (dict(layer_dims=[6, 10**12, 3]), r"layer_dims \[6, 1000000000000, 3\] needs at least [\d,.]+ GiB of memory "
                                       r"\(float32 parameters, their gradients and the activations of 60 examples\)"),
     (dict(seed=-1), "seed must be an integer >= 0, got -1"),
+    (dict(schedule="linear"), "schedule must be one of None, 'step', 'cosine'; got 'linear'"),
+    (dict(schedule=0.5), "schedule must be one of None, 'step', 'cosine'; got 0.5"),
+    (dict(patience=0, X_val=np.zeros((6, 4), np.float32), y_val=np.zeros(4, np.int64)),
+     "patience must be an integer >= 1, got 0"),
+    (dict(patience=2.5), "patience must be an integer >= 1, got 2.5"),
+    (dict(patience=3), "patience=3 stops training when the validation loss stops falling: give X_val and y_val"),
+    (dict(optimizer="adamw", learning_rate=0.1, weight_decay=20.0),
+     r"weight_decay=20 with optimizer 'adamw' and learning_rate=0.1 multiplies the weights by "
+     r"1 - 0.1 \* 20 = -1 at every step: use a weight_decay below 10 \(1 / learning_rate\)"),
+    (dict(optimizer="adamw", weight_decay=-0.1), "weight_decay must be a finite number >= 0, got -0.1"),
     (dict(engine="turbo"), "engine must be one of 'plain', 'fast'; got 'turbo'"),
     (dict(engine="Fast"), "engine must be one of 'plain', 'fast'; got 'Fast'"),
 ]
@@ -446,12 +579,14 @@ def test_gradient_descent_stopped_by_its_callback_took_only_those_steps(spied):
     assert [len(spied[name]) for name in ("forward_prop", "cross_entropy_from_logits", "back_prop")] == [3, 3, 3]
 
 
-@pytest.mark.parametrize("dropout, weight_decay", [(0.0, 0.0), (0.3, 1e-3)])
-def test_train_calls_forward_prop_the_loss_and_back_prop_every_step(spied, dropout, weight_decay):
+@pytest.mark.parametrize("dropout, weight_decay, optimizer, schedule", [
+    (0.0, 0.0, "adam", None), (0.3, 1e-3, "adam", None), (0.3, 1e-3, "adamw", "cosine")])
+def test_train_calls_forward_prop_the_loss_and_back_prop_every_step(spied, dropout, weight_decay, optimizer,
+                                                                    schedule):
     X, y = blobs(100)
     X_val, y_val = blobs(30, seed=1)
     train(X, y, LAYERS, epochs=3, batch_size=32, dropout=dropout, weight_decay=weight_decay,
-          X_val=X_val, y_val=y_val, progress=False)
+          optimizer=optimizer, schedule=schedule, patience=5, X_val=X_val, y_val=y_val, progress=False)
     sizes = [32, 32, 32, 4] * 3  # 4 mini-batches per epoch, 3 epochs: 12 steps
     assert [call["m"] for call in spied["forward_prop"]] == sizes
     assert [call["m"] for call in spied["cross_entropy_from_logits"]] == sizes
@@ -461,7 +596,8 @@ def test_train_calls_forward_prop_the_loss_and_back_prop_every_step(spied, dropo
     generators = {id(call["rng"]) for call in spied["forward_prop"]}
     assert len(generators) == 1 and isinstance(spied["forward_prop"][0]["rng"], np.random.Generator)
     assert all(call["masks"] == (["D1"] if dropout else []) for call in spied["back_prop"])
-    assert len(spied["l2_gradient"]) == (12 * 2 if weight_decay else 0)  # one per weight matrix and step
+    # coupled L2: one l2_gradient per weight matrix and step; AdamW decays the weights itself
+    assert len(spied["l2_gradient"]) == (12 * 2 if weight_decay and optimizer != "adamw" else 0)
     assert spied["update_params"] == []  # train steps with the optimiser
 
 

@@ -2,10 +2,11 @@
 
 **What it computes.** Exactly what ``nnlib.gradient_descent`` and ``nnlib.train`` compute
 with ``forward_prop``, ``cross_entropy_from_logits``, ``back_prop`` and the optimisers: the
-same initial parameters, shuffles, dropout masks, losses, gradients and updates, so the same
-training run. Only the order in which numbers are added differs, so results agree to rounding
-(``tests/test_fast.py``: 50 float64 steps of every optimiser with dropout and L2 agree to
-1e-9). The loops reach it with ``engine="fast"``; it imports the maths and never the loops.
+same initial parameters, shuffles, dropout masks, losses, gradients and updates (the same
+optimiser objects, learning-rate schedule and early stopping), so the same training run. Only
+the order in which numbers are added differs, so results agree to rounding
+(``tests/test_fast.py``: 50 float64 steps of every optimiser with dropout and weight decay,
+with and without a schedule, agree to 1e-9, and early stopping stops at the same epoch). The loops reach it with ``engine="fast"``; it imports the maths and never the loops.
 
 **How** (each point measured and explained in :mod:`nnlib.fast.workspace`; the chapter
 "Making it fast" measures the machine's limits and demonstrates them one at a time):

@@ -401,23 +401,35 @@ class Workspace:
         self.parts = [slice(edges[k], edges[k + 1]) for k in range(BLOCKS)]
         return [vector[part] for part in self.parts]
 
+    def weights_in_parts(self):
+        """How many of the first entries of each part of :meth:`split` are weights W_l.
+
+        The vector holds the weights first, then the biases: AdamW's decoupled decay shrinks
+        those entries of each part and no others.
+        """
+        return [max(0, min(part.stop, self.n_weights) - part.start) for part in self.parts]
+
     def train_step(self, params, columns, optimizers, dropout=0.0, weight_decay=0.0):
         """One mini-batch step: forward and backward pass on ``columns``, then the optimisers.
 
-        params: the views of :func:`flatten_params`; columns: (b,) indices of the examples;
+        params: the views of :func:`flatten_params`; columns: (B,) indices of the examples;
         optimizers: one per part of :meth:`split`. The gradient is that of the batch's mean
-        cross-entropy plus (weight_decay / 2) sum_l ||W_l||² (weights only), with inverted
-        dropout: each hidden unit is zeroed with probability ``dropout`` and the kept ones
-        are scaled by 1 / (1 - dropout). Returns the batch's ``(loss, accuracy)``, measured
+        cross-entropy plus (λ / 2) sum_l ||W_l||² (coupled L2, λ = ``weight_decay``, weights
+        only; AdamW's decoupled decay is the optimiser's own, so its loop passes 0), with
+        inverted dropout: each hidden unit is zeroed with probability p = ``dropout`` and the
+        kept ones are scaled by 1 / (1 - p). Returns the batch's ``(loss, accuracy)``, measured
         by its forward pass (with dropout), before the step.
 
         With a worker process, the first call forks it; it keeps training these ``params``
-        with ``optimizers[1]``, so every later call must pass the same objects.
+        with its copy of ``optimizers[1]``, so every later call must pass the same objects;
+        each step hands it ``optimizers[1].learning_rate``, which the loop may change.
         """
         def forward_backward(k, columns, settings):
             return self._block_share(k, params, columns, settings[0])
 
         def optimize(k, settings):
+            if k == 1:  # a worker process's copy of optimizers[1] takes the learning rate
+                optimizers[1].learning_rate = settings[2]  # the loop set (a schedule)
             self._optimizer_part(k, optimizers[k], settings[1])
 
         if dropout:
@@ -429,18 +441,19 @@ class Workspace:
                 results = self._in_parallel(
                     lambda k: forward_backward(k, columns, (dropout,)))
                 self._in_parallel(
-                    lambda k: optimize(k, (dropout, weight_decay)))
+                    lambda k: optimize(k, (dropout, weight_decay, optimizers[1].learning_rate)))
             return self._mean(results, len(columns))
         if self.worker is None:
             self.trained = (params, optimizers)
             self.worker = worker.WorkerProcess(forward_backward, optimize, self.batch_size,
-                                               n_settings=2, n_results=2)
+                                               n_settings=3, n_results=2)
         elif self.trained[0] is not params or self.trained[1] is not optimizers:
             raise ValueError("the worker process trains the params and optimizers of the first "
                              "train_step; use a new Workspace for others")
         with np.errstate(over="ignore", invalid="ignore"), \
                 worker.FORK_GATE.computing():
-            results = self.worker.step(columns, (dropout, weight_decay),
+            results = self.worker.step(columns, (dropout, weight_decay,
+                                                 optimizers[1].learning_rate),
                                        forward_backward, optimize)
         return self._mean(results, len(columns))
 
