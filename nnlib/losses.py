@@ -4,6 +4,9 @@ Two forms of one loss: ``cross_entropy(Y, AL)`` reads like its equation, from
 the probabilities; ``cross_entropy_from_logits(ZL, y)`` computes the same
 number from the logits with the log-sum-exp identity, stays finite however
 large the logits, and is the loss the training loops record.
+``squared_error`` and ``squared_error_backward`` are the loss the chapter
+compares it with, and its gradient through the softmax; nothing trains with
+them by default.
 """
 import numpy as np
 
@@ -24,6 +27,13 @@ def one_hot(y, num_classes=10, dtype=np.float32):
     return Y
 
 
+def _check_same_shape(Y, AL):
+    """Y and AL must have the same shape (n_L, m)."""
+    if Y.shape != AL.shape:
+        raise ValueError(f"Y has shape {Y.shape} but AL has shape "
+                         f"{AL.shape}; they must match")
+
+
 def cross_entropy(Y, AL):
     """Mean cross-entropy L = -(1/m) sum_i sum_k Y[k, i] log AL[k, i].
 
@@ -32,9 +42,7 @@ def cross_entropy(Y, AL):
     dtype's smallest normal number, so the loss stays finite (about 87 per
     example in float32) however extreme the logits.
     """
-    if Y.shape != AL.shape:
-        raise ValueError(f"Y has shape {Y.shape} but AL has shape "
-                         f"{AL.shape}; they must match")
+    _check_same_shape(Y, AL)
     tiny = np.finfo(AL.dtype).tiny
     m = AL.shape[1]
     # Only the entries where Y is 1 contribute; summing Y * log(...) keeps
@@ -65,6 +73,38 @@ def cross_entropy_from_logits(ZL, y):
     # last digits
     return float(np.sum(log_sum - true_logit, dtype=np.float64)
                  / ZL.shape[1])
+
+
+def squared_error(Y, AL):
+    """Mean squared error L = (1/m) sum_i (1/2) sum_k (AL[k, i] - Y[k, i])^2.
+
+    Y: (n_L, m) one-hot, AL: (n_L, m) predicted probabilities -> a Python
+    float. The 1/2 makes the gradient with respect to AL simply AL - Y.
+    The chapter "The loss" compares it with the cross-entropy.
+    """
+    _check_same_shape(Y, AL)
+    return float(0.5 * np.sum((AL - Y) ** 2, dtype=np.float64)
+                 / AL.shape[1])
+
+
+def squared_error_backward(Y, AL):
+    """dZ_L of the squared error through the softmax: the twin of AL - Y.
+
+    Y: (n_L, m) one-hot, AL = softmax(Z_L): (n_L, m) -> dZ_L: (n_L, m).
+    Column i is the gradient of example i's own loss with respect to its
+    logits (m times the mean's, like A_L - Y for the cross-entropy), so
+    linear_backward's 1/m turns it into dW_L and db_L of the mean:
+
+        G = AL - Y                          gradient w.r.t. AL
+        dZ_L = AL * (G - sum_k AL[k] G[k])  eq-dZ-squared
+
+    which is G times the softmax's Jacobian diag(a) - a a^T, column by
+    column.
+    """
+    _check_same_shape(Y, AL)
+    G = AL - Y                                      # (n_L, m)
+    # sum_k a_k G_k: one number per example, a (1, m) row
+    return AL * (G - np.sum(AL * G, axis=0, keepdims=True))
 
 
 def get_predictions(AL):

@@ -1,4 +1,5 @@
-"""one_hot, the two forms of the cross-entropy, predictions, accuracy, confusion matrix, mistakes."""
+"""one_hot, the two forms of the cross-entropy, the squared error and its gradient, predictions,
+accuracy, confusion matrix, mistakes."""
 import math
 
 import numpy as np
@@ -8,7 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nnlib import (confusion_matrix, cross_entropy, cross_entropy_from_logits, get_accuracy,
-                   get_predictions, most_confident_mistakes, one_hot, softmax)
+                   get_predictions, most_confident_mistakes, numerical_gradient, one_hot,
+                   relative_error, softmax)
+from nnlib.losses import squared_error, squared_error_backward
 
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64])
 
@@ -150,6 +153,69 @@ def test_cross_entropy_from_logits_is_not_floored_where_cross_entropy_is(dtype):
 def test_cross_entropy_from_logits_rejects_labels_that_do_not_fit(y, message):
     with pytest.raises(ValueError, match=message):
         cross_entropy_from_logits(np.zeros((4, 3)), y)
+
+
+# ---------------------------------------------------------------------------------------
+# squared_error(Y, AL) and its gradient through the softmax, squared_error_backward(Y, AL)
+
+def test_squared_error_hand_computed():
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    AL = np.array([[0.5, 0.2], [0.5, 0.8]])
+    # column 1: (0.5^2 + 0.5^2) / 2 = 0.25; column 2: (0.2^2 + 0.2^2) / 2 = 0.04; mean 0.145
+    assert squared_error(Y, AL) == pytest.approx(0.145, abs=1e-12)
+
+
+def test_squared_error_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"Y has shape \(10, 3\) but AL has shape \(10, 4\)"):
+        squared_error(np.zeros((10, 3)), np.full((10, 4), 0.1))
+    with pytest.raises(ValueError, match=r"Y has shape \(3, 2\) but AL has shape \(2, 3\)"):
+        squared_error_backward(np.zeros((3, 2)), np.full((2, 3), 0.5))
+
+
+def test_squared_error_backward_hand_computed():
+    # two classes, a = (0.5, 0.5), true class 0: G = (-0.5, 0.5), sum_k a_k G_k = 0,
+    # dZ = a * G = (-0.25, 0.25)
+    dZ = squared_error_backward(np.array([[1.0], [0.0]]), np.array([[0.5], [0.5]]))
+    np.testing.assert_allclose(dZ, [[-0.25], [0.25]], atol=1e-15)
+
+
+@given(data=st.data())
+def test_squared_error_backward_matches_central_differences(data):
+    # float64, as every gradient check: column i of dZ_L is the gradient of example i's own
+    # loss, so it is compared with the gradient of m times the mean loss
+    ZL, y = data.draw(logits_and_labels(np.float64, bound=10))
+    n_L, m = ZL.shape
+    Y = one_hot(y, n_L, dtype=np.float64)
+    dZ = squared_error_backward(Y, softmax(ZL))
+    assert dZ.shape == ZL.shape and dZ.dtype == np.float64
+    Z = ZL.copy()
+    numerical = numerical_gradient(lambda: m * squared_error(Y, softmax(Z)), Z)
+    # an absolute bound too: where the gradient vanishes (a saturated softmax) the relative
+    # error compares two rounding noises
+    assert (relative_error(dZ, numerical) < 1e-6
+            or np.abs(dZ - numerical).max() < 1e-9)
+
+
+@given(data=st.data())
+def test_squared_error_backward_columns_sum_to_zero(data):
+    # adding one number to every logit of a column changes no softmax, so no loss: the
+    # gradient has no component along (1, ..., 1)
+    ZL, y = data.draw(logits_and_labels(np.float64, bound=30))
+    dZ = squared_error_backward(one_hot(y, ZL.shape[0], dtype=np.float64), softmax(ZL))
+    np.testing.assert_allclose(dZ.sum(axis=0), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("a", [1e-4, 0.01, 0.1, 0.5, 0.9, 0.999])
+def test_squared_error_gradient_on_the_true_logit_vanishes_as_a_goes_to_0(a):
+    # true class 0 gets probability a, the other K - 1 share 1 - a evenly: the chapter's
+    # closed form dz_y = -K / (K - 1) * a * (1 - a)^2, against the cross-entropy's a - 1
+    K = 10
+    AL = np.full((K, 1), (1 - a) / (K - 1))
+    AL[0, 0] = a
+    Y = one_hot(np.array([0]), K, dtype=np.float64)
+    dz_true = squared_error_backward(Y, AL)[0, 0]
+    assert dz_true == pytest.approx(-K / (K - 1) * a * (1 - a) ** 2, rel=1e-12)
+    assert abs(dz_true) <= abs(a - 1)
 
 
 # ---------------------------------------------------------------------------------------
