@@ -44,5 +44,12 @@ bench: venv
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/run_all.py
 
+## widget-pictures: take the pictures of the explorer and the digit pad that chapter 9 shows in
+## place of the live widgets (book/_static/explorer.png, digit_pad.png, widget_pictures.json):
+## the browser test in JupyterLab and Chromium; run it after changing nnlib/widgets
+.PHONY: widget-pictures
+widget-pictures: venv
+	NNLIB_REQUIRE_BROWSER=1 NNLIB_WIDGET_PICTURES=1 $(PY) -m pytest tests/test_browser.py -p no:cacheprovider
+
 clean:
 	rm -rf book/_build .pytest_cache

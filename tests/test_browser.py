@@ -7,10 +7,20 @@ a reader does: moves the units slider, presses Train and waits for the run table
 row, draws a stroke on the digit pad, presses Predict and waits for the probabilities to
 change. Screenshots go to book/_build/screenshots/ (git-ignored).
 
+With NNLIB_WIDGET_PICTURES=1 (``make widget-pictures``) the test also refreshes the pictures
+that the chapter's page shows in place of the live widgets, once every check has passed:
+book/_static/explorer.png (the explorer after the chapter's runs) and
+book/_static/digit_pad.png (the pad after a drawn 7 and Predict), each at most 1200 px wide
+and a 256-colour PNG under 300 kB, and book/_static/widget_pictures.json, which records what
+they show and the digests of nnlib/widgets/*.py; tests/test_widgets.py fails when the widgets
+change without new pictures.
+
 Without Chromium, Playwright or JupyterLab the test is skipped with a visible reason; set
 NNLIB_REQUIRE_BROWSER=1 to make that a failure instead. The kernel loads MNIST as readers'
 do (nnlib.load_mnist: NNLIB_DATA_DIR when set, else the cache).
 """
+import datetime
+import hashlib
 import json
 import os
 import re
@@ -28,6 +38,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "book" / "09_explore.ipynb"
 SCREENSHOTS = REPO / "book" / "_build" / "screenshots"
+PICTURES = REPO / "book" / "_static"  # the pictures the page shows in place of the widgets
+PICTURE_RECORD = PICTURES / "widget_pictures.json"
+MAX_PICTURE_WIDTH, MAX_PICTURE_BYTES = 1200, 300_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Settings for a quiet, predictable JupyterLab: no autosave (nothing is written back), every
 # cell kept in the page (no virtual scrolling), no news or update checks over the network.
@@ -129,7 +142,60 @@ def run_all_cells(page):
     page.wait_for_function(
         "() => { const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'));"
         " return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
-        timeout=90_000)
+        timeout=600_000)
+
+
+def save_picture(screenshot, name, shows):
+    """An optimised copy of a screenshot in book/_static: at most 1200 px wide, 256 colours.
+
+    Returns its entry of widget_pictures.json.
+    """
+    from PIL import Image
+
+    path = PICTURES / name
+    with Image.open(screenshot) as image:
+        image = image.convert("RGB")
+        if image.width > MAX_PICTURE_WIDTH:
+            height = round(image.height * MAX_PICTURE_WIDTH / image.width)
+            image = image.resize((MAX_PICTURE_WIDTH, height), Image.Resampling.LANCZOS)
+        # No dithering: the widgets are flat colours and text, which dithering would speckle.
+        image.quantize(colors=256, dither=Image.Dither.NONE).save(path, optimize=True)
+        size = image.size
+    data = path.read_bytes()
+    assert len(data) < MAX_PICTURE_BYTES, f"{path} is {len(data):,} bytes"
+    return {"shows": shows, "width": size[0], "height": size[1], "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def save_widget_pictures(browser):
+    """Refresh book/_static/explorer.png, digit_pad.png and widget_pictures.json."""
+    from importlib.metadata import version
+
+    from nnlib.widgets import source_digests
+
+    pictures = {
+        "explorer.png": save_picture(
+            SCREENSHOTS / "explore_1_explorer_after_run_all.png", "explorer.png",
+            "The explorer in JupyterLab after Run All of book/09_explore.ipynb: the sliders, "
+            "curves and message of the chapter's last run, and its runs in the table"),
+        "digit_pad.png": save_picture(
+            SCREENSHOTS / "explore_4_digit_pad_after_predict.png", "digit_pad.png",
+            "The digit pad in JupyterLab with the chapter's default network, after a 7 was "
+            "drawn with the mouse and Predict pressed"),
+    }
+    record = {
+        "about": "Pictures of the widgets of book/09_explore.ipynb, shown on its page in place "
+                 "of the live widgets. Taken by tests/test_browser.py with "
+                 "NNLIB_WIDGET_PICTURES=1; tests/test_widgets.py fails when nnlib/widgets "
+                 "changed since.",
+        "make_target": "widget-pictures",
+        "taken": datetime.date.today().isoformat(),
+        "pictures": pictures,
+        "widget_sources": source_digests(),
+        "versions": {"chromium": browser.version,
+                     **{name: version(name) for name in ("jupyterlab", "ipywidgets", "ipycanvas")}},
+    }
+    PICTURE_RECORD.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def table_rows(page):
@@ -181,12 +247,12 @@ def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
             page.wait_for_function(  # the status and the curves are redrawn together
                 "() => { const m = /iteration (\\d+) of 200/.exec("
                 "document.querySelector('.nnlib-explorer .nnlib-status').textContent);"
-                " return m && Number(m[1]) >= 50; }", timeout=60_000)
+                " return m && Number(m[1]) >= 50; }", timeout=180_000)
             page.wait_for_timeout(300)  # the picture follows the status
             explorer.screenshot(path=str(SCREENSHOTS / "explore_2_explorer_while_training.png"))
             page.wait_for_function(
                 f"document.querySelectorAll('.nnlib-explorer table.nnlib-runs tbody tr').length > {rows}",
-                timeout=60_000)
+                timeout=180_000)
             new_row = explorer.locator("table.nnlib-runs tbody tr").last.text_content()
             assert re.search(rf"784, {after}, ", new_row), new_row
             explorer.locator(".nnlib-message").wait_for()
@@ -218,5 +284,7 @@ def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
             assert answer.text_content() != shown
             assert "The network says 7" in answer.text_content()  # the stroke is a 7
             assert not errors, errors
+            if os.environ.get("NNLIB_WIDGET_PICTURES") == "1":
+                save_widget_pictures(browser)
         finally:
             browser.close()

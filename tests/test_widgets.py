@@ -6,9 +6,12 @@ them. The real browser is in test_browser.py. The explorer trains on synthetic "
 (MNIST's shape, 784 pixels and 10 classes, made in a fraction of a second); the digit pad's
 tests that need a network that reads real digits train one on MNIST.
 """
+import hashlib
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +20,7 @@ from threadpoolctl import threadpool_limits
 import nnlib
 
 widgets = pytest.importorskip("nnlib.widgets")
-from nnlib.widgets import DigitPad, Explorer  # noqa: E402
+from nnlib.widgets import DigitPad, Explorer, source_digests  # noqa: E402
 from nnlib.widgets import explorer as explorer_module  # noqa: E402
 from nnlib.widgets.digit_pad import CANVAS, PEN, prediction_figure, rasterize, unit_grid  # noqa: E402
 from nnlib.widgets.explorer import dead_fraction  # noqa: E402
@@ -340,3 +343,29 @@ def test_learning_rate_slider_is_a_log_scale_of_round_values(split):
     assert all(2 <= b / a <= 2.5 for a, b in zip(values, values[1:]))
     with pytest.raises(ValueError, match="learning_rate must be one of"):
         Explorer(*split, learning_rate=0.3)
+
+
+# ---------------------------------------------------------------- the pictures of the widgets
+
+STATIC = Path(__file__).resolve().parents[1] / "book" / "_static"
+
+
+def test_the_pictures_of_the_widgets_show_the_current_widgets():
+    """Chapter 9's page shows pictures of the widgets; they must be retaken when the widgets change."""
+    record = json.loads((STATIC / "widget_pictures.json").read_text())
+    changed = sorted(name for name in source_digests().keys() | record["widget_sources"].keys()
+                     if source_digests().get(name) != record["widget_sources"].get(name))
+    assert not changed, (
+        f"nnlib/widgets changed since the pictures in book/_static were taken ({', '.join(changed)}): "
+        f"run `make {record['make_target']}` (needs chromium) to take them again")
+
+
+def test_the_pictures_of_the_widgets_are_the_recorded_ones_and_small():
+    record = json.loads((STATIC / "widget_pictures.json").read_text())
+    assert set(record["pictures"]) == {"explorer.png", "digit_pad.png"}
+    for name, entry in record["pictures"].items():
+        data = (STATIC / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], (
+            f"book/_static/{name} is not the picture widget_pictures.json records: "
+            f"run `make {record['make_target']}`")
+        assert len(data) < 300_000 and entry["width"] <= 1200
