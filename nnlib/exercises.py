@@ -4,7 +4,9 @@ Each ``check_*`` function takes the reader's function, runs it on seeded random 
 several shapes and dtypes, edge cases included, and compares what it returns with nnlib's
 own code. It returns a :class:`CheckResult`: true when every input matches, and a message
 in plain words, either ``"passed: ..."`` or the first thing wrong (an exception, a shape, a
-dtype, the first wrong entry with the expected and the actual value, a changed input).
+dtype, the first wrong entry with the expected and the actual value, a changed input), or,
+while the reader's function still raises NotImplementedError (the stub as the book gives
+it), ``"not written yet: fill in <name> ..."``.
 The inputs are seeded, so the message is the same on every run.
 
 The reader's function gets copies of the inputs: a function that changes its input in place
@@ -21,14 +23,16 @@ from .data import scale_pixels
 from .gradcheck import loss_of, numerical_gradient
 from .images import CENTRE, center_digit, center_of_mass
 from .losses import confusion_matrix, cross_entropy, one_hot
-from .network import bias_gradient, linear_backward, linear_forward, update_params
+from .network import (back_prop, bias_gradient, forward_prop, linear_backward, linear_forward,
+                      update_params)
 from .params import init_params
 
 __all__ = [
     "CheckResult", "check_scale_pixels", "check_relu", "check_linear_forward", "check_softmax",
     "check_one_hot", "check_cross_entropy", "check_relu_backward", "check_linear_backward",
     "check_numerical_gradient", "check_update_params", "check_confusion_matrix", "check_adam_step",
-    "check_center_digit", "check_mean_and_spread", "check_bias_gradient",
+    "check_center_digit", "check_mean_and_spread", "check_bias_gradient", "check_forward_prop",
+    "check_back_prop", "check_training_loop",
 ]
 
 
@@ -55,7 +59,11 @@ class _Failure(Exception):
 
 
 class _NotImplemented(Exception):
-    """The reader's function raised NotImplementedError: the stub is still in place."""
+    """The reader's function raised NotImplementedError: the stub is still in place.
+
+    ``args[0]`` names the function that raised it, when that is another of the reader's
+    stubs called by the function under check (the training loop calls my_update_params).
+    """
 
 
 def _checker(check):
@@ -67,8 +75,13 @@ def _checker(check):
         name = getattr(fn, "__name__", None) or type(fn).__name__
         try:
             found = check(fn)
-        except _NotImplemented:
-            return CheckResult(False, f"not implemented yet: {name} raised NotImplementedError.")
+        except _NotImplemented as stub:
+            inner = stub.args[0] if stub.args else None
+            if inner and inner != name:
+                return CheckResult(False, f"not written yet: fill in {inner} (called by {name}; it "
+                                   "still raises NotImplementedError), then run this cell again.")
+            return CheckResult(False, f"not written yet: fill in {name} (it still raises "
+                               "NotImplementedError), then run this cell again.")
         except _Failure as failure:
             return CheckResult(False, f"failed: {name} {failure}.")
         return CheckResult(True, f"passed: {name} {found}.")
@@ -84,11 +97,26 @@ def _call(fn, args, on):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             return fn(*args)
-    except NotImplementedError:
-        raise _NotImplemented from None
+    except NotImplementedError as error:
+        raise _NotImplemented(_raised_by(error)) from None
     except Exception as error:  # any error of the reader's code becomes the message
         text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise _Failure(f"raised {type(error).__name__}{': ' + text if text else ''} for {on}") from None
+
+
+def _raised_by(error):
+    """The name of the reader's function whose own line raised ``error``.
+
+    None when that line is in a lambda, a method, NumPy or nnlib: then the message names the
+    function under check.
+    """
+    traceback = error.__traceback__
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    name = traceback.tb_frame.f_code.co_name
+    module = str(traceback.tb_frame.f_globals.get("__name__", ""))
+    ours = module.split(".")[0] in ("numpy", "nnlib")
+    return name if name.isidentifier() and not name.startswith("_") and not ours else None
 
 
 def _call_on_copies(fn, on, **inputs):
@@ -553,6 +581,203 @@ def check_linear_backward(fn):
                    [np.float32, np.float64], "W = None included")
 
 
+def _networks(rng, depths):
+    """One random network per depth: (layer_dims, params, X, y), dtypes alternating.
+
+    Weights He-scaled, biases drawn too (never all 0, so a forgotten b shows), widths 2 to 6
+    in the hidden layers and 2 to 5 in the last, m = 3 to 7 examples. A draw is kept when
+    every hidden layer has between a quarter and 85% of its Z above 0, so that the ReLU's
+    derivative matters and gradients reach the first layer.
+    """
+    cases = []
+    for i, depth in enumerate(depths):
+        dtype = _dtype(i)
+        while True:
+            m = int(rng.integers(3, 8))
+            dims = ([int(rng.integers(2, 8))] + [int(n) for n in rng.integers(2, 7, size=depth - 1)]
+                    + [int(rng.integers(2, 6))])
+            params = {}
+            for l in range(1, depth + 1):
+                params[f"W{l}"] = (rng.standard_normal((dims[l], dims[l - 1]))
+                                   * np.sqrt(2 / dims[l - 1])).astype(dtype)
+                params[f"b{l}"] = (0.5 * rng.standard_normal((dims[l], 1))).astype(dtype)
+            X = rng.random((dims[0], m)).astype(dtype)
+            y = rng.integers(0, dims[-1], size=m)
+            activations = forward_prop(X, params)
+            if all(0.25 <= np.mean(activations[f"Z{l}"] > 0) <= 0.85 for l in range(1, depth)):
+                break
+        cases.append((dims, params, X, y))
+    return cases
+
+
+def _expect_keys(result, expected_keys, on, what, hint):
+    """Fail unless ``result`` is a dict with exactly ``expected_keys`` (listed in their order)."""
+    if not isinstance(result, dict):
+        got = "None" if result is None else f"a {type(result).__name__}"
+        raise _Failure(f"returned {got} for {on}, expected {what}: a dict with keys "
+                       f"{', '.join(expected_keys)}")
+    missing = [key for key in expected_keys if key not in result]
+    extra = sorted(str(key) for key in result if key not in expected_keys)
+    if missing or extra:
+        words = ([f"without {', '.join(missing)}"] * bool(missing)
+                 + [f"with the extra key{'s' * (len(extra) > 1)} {', '.join(extra)}"] * bool(extra))
+        raise _Failure(f"returned a dict {' and '.join(words)}, for {on}"
+                       + _words(hint(missing, extra)))
+
+
+# The forward pass's keys, in the order they are computed: A0, Z1, A1, ..., ZL, AL.
+def _forward_keys(L):
+    return ["A0"] + [key for l in range(1, L + 1) for key in (f"Z{l}", f"A{l}")]
+
+
+@_checker
+def check_forward_prop(fn):
+    """fn(X: (n_0, m), params) -> a dict of every layer's Z and A, without dropout.
+
+    As :func:`nnlib.network.forward_prop`. params: W1, b1, ..., WL, bL for any depth
+    L = len(params) // 2. The dict holds "A0" (X itself), then Z_l = W_l A_{l-1} + b_l and
+    A_l = g_l(Z_l) for l = 1..L, under "Z1", "A1", ..., f"Z{L}", f"A{L}": ReLU in the hidden
+    layers, softmax in the last. Checked on random networks of 1 to 4 layers with nonzero
+    biases, in float32 and float64 (the dtype must be kept).
+    """
+    rng = np.random.default_rng(16)
+    cases = _networks(rng, [2, 3, 1, 4, 2, 3])
+    for dims, params, X, y in cases:
+        L = len(dims) - 1
+        on = f"layer_dims = {dims} {X.dtype}, X: {X.shape}"
+        result = _call_on_copies(fn, on, X=X, params=params)
+
+        def key_hint(missing, extra, L=L):
+            if f"A{L}" in missing and f"A{L - 1}" not in missing:
+                return (f"the loop must run over every layer, l = 1, ..., L with L = len(params) // 2 "
+                        f"= {L}")
+            if missing == ["A0"]:
+                return 'keep X under "A0": back_prop needs it for dW1'
+            return f"keys A0, then Z1, A1, ..., Z{L}, A{L}: one Z and one A per layer"
+        _expect_keys(result, _forward_keys(L), on, "the activations", key_hint)
+        expected = forward_prop(X, params)
+        _expect_array(result["A0"], X, on, "A0",
+                      lambda index, A0: 'activations["A0"] is X itself')
+        for l in range(1, L + 1):
+            W, b, A_prev = params[f"W{l}"], params[f"b{l}"], expected[f"A{l - 1}"]
+
+            def z_hint(index, Z, W=W, A_prev=A_prev, l=l):
+                if _close(Z, W @ A_prev):
+                    return f"b{l} was not added: Z{l} = W{l} @ A{l - 1} + b{l}"
+                return f"Z{l} = W{l} @ A{l - 1} + b{l}"
+            Z = expected[f"Z{l}"]
+
+            def a_hint(index, A, Z=Z, l=l):
+                if l == L:
+                    if _close(A, relu(Z)):
+                        return (f"that is ReLU; the last layer is softmax, A{l} = softmax(Z{l}): "
+                                "each column a probability distribution")
+                    sums = A.sum(axis=0)
+                    if not np.allclose(sums, 1, rtol=1e-4):
+                        return f"the columns of A{l} must sum to 1: softmax over each column, axis=0"
+                    return f"A{l} = softmax(Z{l})"
+                if _close(A, softmax(Z)):
+                    return f"hidden layers use ReLU, A{l} = relu(Z{l}); softmax only in layer L = {L}"
+                if _close(A, Z):
+                    return f"the activation is missing: A{l} = relu(Z{l})"
+                return f"A{l} = relu(Z{l})"
+            _expect_array(result[f"Z{l}"], Z, on, f"Z{l}", z_hint,
+                          lambda shape, l=l: f"Z{l} has n_{l} rows and m columns: W{l} @ A{l - 1}")
+            _expect_array(result[f"A{l}"], expected[f"A{l}"], on, f"A{l}", a_hint)
+    depths = [len(dims) - 1 for dims, *_ in cases]
+    return (f"matches nnlib.forward_prop on {len(cases)} random networks of {min(depths)} to "
+            f"{max(depths)} layers (nonzero biases, float32 and float64 kept)")
+
+
+def _reference_back_prop(activations, params, y, mean=True, mask=True, dA_mean=False,
+                         transpose=True):
+    """The book's back_prop, or one of the typical mistakes, to recognise them in an answer.
+
+    mean=False: dW and db summed over the examples; mask=False: no ReLU derivative;
+    dA_mean=True: dA_prev divided by m too; transpose=False: W @ dZ instead of W.T @ dZ.
+    """
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    m = AL.shape[1]
+    dZ = AL - one_hot(y, AL.shape[0], dtype=AL.dtype)
+    grads = {}
+    for l in range(L, 0, -1):
+        scale = m if mean else 1
+        grads[f"dW{l}"] = dZ @ activations[f"A{l - 1}"].T / scale
+        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / scale
+        if l > 1:
+            W = params[f"W{l}"]
+            dA = (W.T if transpose else W) @ dZ / (m if dA_mean else 1)
+            dZ = dA * (activations[f"Z{l - 1}"] > 0) if mask else dA
+    return grads
+
+
+_BACK_PROP_MISTAKES = [
+    ({"mean": False}, "that is the sum over the m = {m} examples: dW and db are means, divide by m"),
+    ({"dA_mean": True}, "dA{p} = W{l1}.T @ dZ{l1} has no 1/m: only dW and db are means over the "
+                        "examples"),
+    ({"mask": False}, "the ReLU derivative is missing: dZ{l} = dA{l} * (Z{l} > 0)"),
+    ({"transpose": False}, "that is W{l1} @ dZ{l1}: transpose W, dA{l} = W{l1}.T @ dZ{l1}"),
+]
+
+
+@_checker
+def check_back_prop(fn):
+    """fn(activations, params, y: (m,) int) -> grads: a dict of dW1, db1, ..., dWL, dbL.
+
+    As :func:`nnlib.network.back_prop` without dropout. activations: the dict of
+    :func:`nnlib.network.forward_prop`; y: integer labels of n_L = params[f"W{L}"].shape[0]
+    classes (Y = one_hot(y, n_L, dtype=AL.dtype)). The gradients of the mean cross-entropy:
+    dZ_L = A_L - Y, then for l = L..1, dW_l = (1/m) dZ_l A_{l-1}^T, the shape of W_l;
+    db_l = (1/m) times the sum of the columns of dZ_l, shape (n_l, 1), one value per unit;
+    and for l > 1, dZ_{l-1} = (W_l^T dZ_l) ⊙ (Z_{l-1} > 0). Checked on random networks of 1
+    to 4 layers with nonzero biases, in float32 and float64 (the dtype must be kept).
+    """
+    rng = np.random.default_rng(17)
+    cases = _networks(rng, [2, 3, 1, 4, 3, 2])
+    for dims, params, X, y in cases:
+        L, m = len(dims) - 1, X.shape[1]
+        activations = forward_prop(X, params)
+        on = f"layer_dims = {dims} {X.dtype}, m = {m} examples"
+        result = _call_on_copies(fn, on, activations=activations, params=params, y=y)
+        keys = [f"d{p}{l}" for l in range(1, L + 1) for p in "Wb"]
+
+        def key_hint(missing, extra, L=L):
+            if extra and all(str(key).startswith(("dA", "dZ")) for key in extra):
+                return "return only the gradients of the parameters, dW1, db1, ..., dWL, dbL"
+            return f"one dW and one db per layer, l = 1, ..., L with L = len(params) // 2 = {L}"
+        _expect_keys(result, keys, on, "the gradients", key_hint)
+        expected = back_prop(activations, params, y)
+        variants = []
+        for options, words in _BACK_PROP_MISTAKES:
+            if not options.get("transpose", True) and any(
+                    params[f"W{l}"].shape[0] != params[f"W{l}"].shape[1] for l in range(2, L + 1)):
+                continue  # W @ dZ fails on a non-square W: that raises before any number
+            variants.append((_reference_back_prop(activations, params, y, **options), words))
+        for l in range(L, 0, -1):
+            def hint(index, value, key, l=l):
+                for grads, words in variants:
+                    if _close(value, grads[key]) and not _close(grads[key], expected[key]):
+                        return words.format(m=m, l=l, p=l, l1=l + 1)
+                if key.startswith("dW") and value.shape == value.T.shape and _close(value.T, expected[key]):
+                    return f"that is dW{l} transposed: dW{l} = dZ{l} @ A{l - 1}.T / m"
+                if l == L:
+                    return f"dZ{L} = A{L} - Y with Y = one_hot(y, n_L); {key} follows from dZ{L}"
+                return (f"dW{l + 1} and db{l + 1} are right, so look at dZ{l} = "
+                        f"(W{l + 1}.T @ dZ{l + 1}) * (Z{l} > 0)")
+            dtype_hint = "keep the activations' dtype: Y = one_hot(y, n_L, dtype=AL.dtype)"
+            _expect_array(result[f"dW{l}"], expected[f"dW{l}"], on, f"dW{l}",
+                          lambda index, value, l=l, hint=hint: hint(index, value, f"dW{l}"),
+                          lambda shape, l=l: f"dW{l} has the shape of W{l}: dZ{l} @ A{l - 1}.T / m",
+                          dtype_hint)
+            _expect_array(result[f"db{l}"], expected[f"db{l}"], on, f"db{l}",
+                          lambda index, value, l=l, hint=hint: hint(index, value, f"db{l}"),
+                          _db_shape_hint(dims[l]), dtype_hint)
+    depths = [len(dims) - 1 for dims, *_ in cases]
+    return (f"matches nnlib.back_prop on {len(cases)} random networks of {min(depths)} to "
+            f"{max(depths)} layers (nonzero biases, float32 and float64 kept)")
+
+
 # ---------------------------------------------------------------------------------------
 # Chapter 05: gradient checking
 
@@ -655,6 +880,116 @@ def check_update_params(fn):
             "float64 kept), params left unchanged")
 
 
+def _reference_loop(X, y, layer_dims, learning_rate, iterations, seed):
+    """nnlib.gradient_descent's (params, losses), He initialisation, without a progress bar."""
+    from .training import gradient_descent  # here: nnlib.training imports this module's neighbours
+    params, history = gradient_descent(X, y, layer_dims, learning_rate, iterations, init="he",
+                                       seed=seed, progress=False)
+    return params, np.array(history["loss"])
+
+
+def _expect_losses(losses, iterations, on):
+    """The reader's losses as a float array of length ``iterations``, or a failure saying why."""
+    if isinstance(losses, dict):
+        raise _Failure(f"returned losses as a dict for {on}, expected a list of {iterations} numbers"
+                       + (" (history['loss'] of gradient_descent's history)" if "loss" in losses else ""))
+    try:
+        values = np.asarray(losses, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim != 1:
+        raise _Failure(f"returned losses that are not a list of numbers for {on}, expected a list "
+                       f"of {iterations}: one loss per iteration")
+    if values.size != iterations:
+        raise _Failure(f"returned {values.size} losses for {on}, expected {iterations}: one per "
+                       "iteration, the loss of its forward pass before its step")
+    if not np.all(np.isfinite(values)):
+        i = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise _Failure(f"returned losses[{i}] = {_num(values[i])} for {on}")
+    return values
+
+
+def _expect_params(params, expected, on, start=None, before_last=None):
+    """Fail at the first wrong key, shape, dtype or entry of the returned parameters."""
+    keys = list(expected)
+    _expect_keys(params, keys, on, "the parameters", lambda missing, extra: (
+        f"one W and one b per layer: {', '.join(keys)}"))
+    for key in keys:
+        def hint(index, value, key=key):
+            if start is not None and _close(value, start[key]):
+                return f"{key} was not updated: every layer takes the step"
+            if before_last is not None and _close(value, before_last[key]):
+                return "these are the parameters before the last step: return them after it"
+            return f"each iteration: {key} <- {key} - learning_rate * d{key}"
+        _expect_array(params[key], expected[key], on, key, hint, dtype_hint=(
+            "start from nnlib.init_params(layer_dims, seed=seed, dtype=X.dtype)"))
+
+
+@_checker
+def check_training_loop(fn):
+    """fn(X, y, layer_dims, learning_rate, iterations, seed) -> (params, losses).
+
+    Full-batch gradient descent as :func:`nnlib.training.gradient_descent` with its
+    defaults: start from ``nnlib.init_params(layer_dims, seed=seed, dtype=X.dtype)`` (He
+    initialisation, zero biases, in X's dtype), then ``iterations`` times: the forward pass
+    on all of X, the mean cross-entropy of that pass (appended to ``losses``, so losses[0] is
+    the loss before any step), the backward pass and the step W_l <- W_l - α dW_l,
+    b_l <- b_l - α db_l. Returns the final parameters (after the last step) and the list of
+    losses. Checked in float64 on a few small random networks for a few iterations, loss by
+    loss, then parameter by parameter, so that rounding cannot hide a mistake.
+    """
+    rng = np.random.default_rng(18)
+    # (depth, learning_rate, iterations, seed): seeds other than 0 catch a fixed seed
+    settings = [(2, 0.5, 4, 3), (1, 1.0, 3, 11), (3, 0.3, 5, 7), (2, 0.2, 3, 5)]
+    for depth, learning_rate, iterations, seed in settings:
+        m = int(rng.integers(8, 13))
+        dims = ([int(rng.integers(3, 8))] + [int(n) for n in rng.integers(2, 7, size=depth - 1)]
+                + [int(rng.integers(2, 5))])
+        X = rng.random((dims[0], m))
+        y = rng.integers(0, dims[-1], size=m)
+        on = (f"X: {X.shape} float64, layer_dims = {dims}, learning_rate = {learning_rate}, "
+              f"iterations = {iterations}, seed = {seed}")
+        result = _call_on_copies(fn, on, X=X, y=y, layer_dims=dims, learning_rate=learning_rate,
+                                 iterations=iterations, seed=seed)
+        params, losses = _expect_tuple(result, ("params", "losses"), on)
+        losses = _expect_losses(losses, iterations, on)
+        expected_params, expected = _reference_loop(X, y, dims, learning_rate, iterations, seed)
+        # float64 by other routes (cross_entropy of A_L, another order of the sums) agrees
+        # to about 1e-15; a float32 start or a missed step is far from it.
+        wrong = ~np.isclose(losses, expected, rtol=1e-10, atol=0)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            pair = _pair(losses[i], expected[i])
+            where = f"returned losses[{i}] = {pair} (the loss before step {i + 1}), for {on}"
+            if i == 0:
+                if iterations > 1 and np.isclose(losses[0], expected[1], rtol=1e-10):
+                    raise _Failure(where + " (that is the loss after the first step: compute the "
+                                   "loss of each forward pass before its step)")
+                if np.isclose(losses[0], expected[0], rtol=1e-4):
+                    raise _Failure(where + " (close, but not to float64's precision: start in "
+                                   "X's dtype, init_params(layer_dims, seed=seed, dtype=X.dtype))")
+                raise _Failure(where + " (the first loss is that of the starting point: "
+                               "params = nnlib.init_params(layer_dims, seed=seed, dtype=X.dtype))")
+            # Losses 0..i-1 are right, so the parameters after i steps are not: find out which.
+            again = _expect_tuple(_call_on_copies(fn, on, X=X, y=y, layer_dims=dims,
+                                                  learning_rate=learning_rate, iterations=i,
+                                                  seed=seed), ("params", "losses"), on)
+            after = on.replace(f"iterations = {iterations}", f"iterations = {i}")
+            start = init_params(dims, seed=seed, dtype=X.dtype)
+            _expect_params(again[0], _reference_loop(X, y, dims, learning_rate, i, seed)[0], after,
+                           start=start)
+            raise _Failure(where + f" (the parameters after {i} steps are right: compute the loss "
+                           "of each forward pass, the mean cross-entropy, before the step)")
+        before_last = (_reference_loop(X, y, dims, learning_rate, iterations - 1, seed)[0]
+                       if iterations > 1 else None)
+        _expect_params(params, expected_params, on, start=init_params(dims, seed=seed, dtype=X.dtype),
+                       before_last=before_last)
+    depths = [s[0] for s in settings]
+    return (f"matches nnlib.gradient_descent on {len(settings)} random networks of {min(depths)} "
+            f"to {max(depths)} layers, loss by loss and parameter by parameter (float64, "
+            f"{min(s[2] for s in settings)} to {max(s[2] for s in settings)} iterations)")
+
+
 # ---------------------------------------------------------------------------------------
 # Chapter 07: what the network learned
 
@@ -696,29 +1031,30 @@ def check_confusion_matrix(fn):
 # ---------------------------------------------------------------------------------------
 # Chapter 08: faster training
 
-def _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps, bias_correction=True):
-    """One Adam step (Kingma and Ba 2015, algorithm 1) -> (W, m, v), the reference of the checker.
+def _adam_step(W, dW, v, s, t, learning_rate, beta1, beta2, eps, bias_correction=True):
+    """One Adam step (Kingma and Ba 2015, algorithm 1) -> (W, v, s), the reference of the checker.
 
-    m = β1 m + (1 - β1) dW; v = β2 v + (1 - β2) dW²; m̂ = m / (1 - β1^t); v̂ = v / (1 - β2^t);
-    W = W - α m̂ / (sqrt(v̂) + ε). ``bias_correction=False`` drops the two divisions, to
+    v = β1 v + (1 - β1) dW; s = β2 s + (1 - β2) dW²; v̂ = v / (1 - β1^t); ŝ = s / (1 - β2^t);
+    W = W - α v̂ / (sqrt(ŝ) + ε). ``bias_correction=False`` drops the two divisions, to
     recognise that mistake.
     """
-    m = beta1 * m + (1 - beta1) * dW
-    v = beta2 * v + (1 - beta2) * dW ** 2
-    m_hat = m / (1 - beta1 ** t) if bias_correction else m
-    v_hat = v / (1 - beta2 ** t) if bias_correction else v
-    return W - learning_rate * m_hat / (np.sqrt(v_hat) + eps), m, v
+    v = beta1 * v + (1 - beta1) * dW
+    s = beta2 * s + (1 - beta2) * dW ** 2
+    v_hat = v / (1 - beta1 ** t) if bias_correction else v
+    s_hat = s / (1 - beta2 ** t) if bias_correction else s
+    return W - learning_rate * v_hat / (np.sqrt(s_hat) + eps), v, s
 
 
 @_checker
 def check_adam_step(fn):
-    """fn(W, dW, m, v, t, learning_rate, beta1, beta2, eps) -> (W, m, v) after one Adam step.
+    """fn(W, dW, v, s, t, learning_rate, beta1, beta2, eps) -> (W, v, s) after one Adam step.
 
-    W, dW, m, v: the same shape; t = 1, 2, ...: the step's number (for the bias correction).
-    Returns new arrays: m and v are the moving averages themselves, not the corrected m̂, v̂.
+    W, dW, v, s: the same shape; t = 1, 2, ...: the step's number (for the bias correction).
+    Returns new arrays: v and s are the moving averages themselves, not the corrected v̂, ŝ.
+    (The paper calls them m and v; the book's m is the number of examples.)
     """
     rng = np.random.default_rng(12)
-    # (shape, t, learning_rate, beta1, beta2, eps, fresh state m = v = 0)
+    # (shape, t, learning_rate, beta1, beta2, eps, fresh state v = s = 0)
     settings = [((3, 4), 1, 1e-3, 0.9, 0.999, 1e-8, True), ((1, 1), 1, 1e-2, 0.9, 0.999, 1e-8, True),
                 ((5, 1), 2, 1e-3, 0.9, 0.999, 1e-8, False), ((3, 2), 5, 1e-3, 0.9, 0.999, 0.1, False),
                 ((2, 6), 3, 1e-2, 0.8, 0.99, 1e-8, False), ((4, 4), 10, 1e-3, 0.9, 0.999, 1e-8, False),
@@ -726,14 +1062,14 @@ def check_adam_step(fn):
     for i, (shape, t, learning_rate, beta1, beta2, eps, fresh) in enumerate(settings):
         dtype = _dtype(i)
         W, dW = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
-        m = np.zeros(shape, dtype) if fresh else (0.1 * rng.standard_normal(shape)).astype(dtype)
-        v = np.zeros(shape, dtype) if fresh else (0.01 * rng.random(shape)).astype(dtype)
+        v = np.zeros(shape, dtype) if fresh else (0.1 * rng.standard_normal(shape)).astype(dtype)
+        s = np.zeros(shape, dtype) if fresh else (0.01 * rng.random(shape)).astype(dtype)
         on = (f"W: {shape} {dtype.__name__}, t = {t}, learning_rate = {learning_rate:g}, "
               f"beta1 = {beta1}, beta2 = {beta2}, eps = {eps:g}")
-        result = _call_on_copies(fn, on, W=W, dW=dW, m=m, v=v, t=t, learning_rate=learning_rate,
+        result = _call_on_copies(fn, on, W=W, dW=dW, v=v, s=s, t=t, learning_rate=learning_rate,
                                  beta1=beta1, beta2=beta2, eps=eps)
-        new_W, new_m, new_v = _expect_tuple(result, ("W", "m", "v"), on)
-        expected_W, expected_m, expected_v = _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps)
+        new_W, new_v, new_s = _expect_tuple(result, ("W", "v", "s"), on)
+        expected_W, expected_v, expected_s = _adam_step(W, dW, v, s, t, learning_rate, beta1, beta2, eps)
 
         def moment_hint(corrected, formula):
             def hint(index, value):
@@ -743,21 +1079,21 @@ def check_adam_step(fn):
             return hint
 
         def step_hint(index, value):
-            plain = _adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps, bias_correction=False)[0]
+            plain = _adam_step(W, dW, v, s, t, learning_rate, beta1, beta2, eps, bias_correction=False)[0]
             if _close(value, plain):
-                return ("that is Adam without bias correction: divide m by (1 - beta1**t) and v by "
+                return ("that is Adam without bias correction: divide v by (1 - beta1**t) and s by "
                         "(1 - beta2**t) before the step")
-            if _close(value, W - learning_rate * (expected_m / (1 - beta1 ** t))
-                      / np.sqrt(expected_v / (1 - beta2 ** t) + eps)):
-                return "eps goes outside the square root: sqrt(v_hat) + eps"
-            return "W - learning_rate * m_hat / (sqrt(v_hat) + eps)"
-        _expect_array(new_m, expected_m, on, "m",
-                      moment_hint(expected_m / (1 - beta1 ** t), "m = beta1 * m + (1 - beta1) * dW"))
+            if _close(value, W - learning_rate * (expected_v / (1 - beta1 ** t))
+                      / np.sqrt(expected_s / (1 - beta2 ** t) + eps)):
+                return "eps goes outside the square root: sqrt(s_hat) + eps"
+            return "W - learning_rate * v_hat / (sqrt(s_hat) + eps)"
         _expect_array(new_v, expected_v, on, "v",
-                      moment_hint(expected_v / (1 - beta2 ** t), "v = beta2 * v + (1 - beta2) * dW**2"))
+                      moment_hint(expected_v / (1 - beta1 ** t), "v = beta1 * v + (1 - beta1) * dW"))
+        _expect_array(new_s, expected_s, on, "s",
+                      moment_hint(expected_s / (1 - beta2 ** t), "s = beta2 * s + (1 - beta2) * dW**2"))
         _expect_array(new_W, expected_W, on, "W", step_hint)
-    return _passed("Adam's update (Kingma and Ba 2015)", [s[0] for s in settings], [np.float32, np.float64],
-                   "t from 1 to 1000, m = v = 0 at t = 1 included")
+    return _passed("Adam's update (Kingma and Ba 2015)", [c[0] for c in settings], [np.float32, np.float64],
+                   "t from 1 to 1000, v = s = 0 at t = 1 included")
 
 
 # ---------------------------------------------------------------------------------------

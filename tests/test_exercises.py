@@ -1,7 +1,9 @@
 """The exercise checkers: the right solution passes, typical mistakes fail with a message that
-names them, a stub is "not implemented yet", and every message is the same on every run."""
+names them, a stub is "not written yet", and every message is the same on every run."""
 import inspect
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +16,8 @@ CHECKERS = [
     "check_scale_pixels", "check_relu", "check_linear_forward", "check_softmax", "check_one_hot",
     "check_cross_entropy", "check_relu_backward", "check_linear_backward", "check_numerical_gradient",
     "check_update_params", "check_confusion_matrix", "check_adam_step", "check_center_digit",
-    "check_mean_and_spread", "check_bias_gradient",
+    "check_mean_and_spread", "check_bias_gradient", "check_forward_prop", "check_back_prop",
+    "check_training_loop",
 ]
 
 
@@ -36,11 +39,11 @@ def linear_backward(dZ, A_prev, W):
     return dA_prev, dW, db
 
 
-def adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * dW
-    v = beta2 * v + (1 - beta2) * dW ** 2
-    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-    return W - learning_rate * m_hat / (np.sqrt(v_hat) + eps), m, v
+def adam_step(W, dW, v, s, t, learning_rate, beta1, beta2, eps):
+    v = beta1 * v + (1 - beta1) * dW
+    s = beta2 * s + (1 - beta2) * dW ** 2
+    v_hat, s_hat = v / (1 - beta1 ** t), s / (1 - beta2 ** t)
+    return W - learning_rate * v_hat / (np.sqrt(s_hat) + eps), v, s
 
 
 def mean_and_spread(values):
@@ -49,6 +52,64 @@ def mean_and_spread(values):
 
 def bias_gradient(dZ):
     return np.sum(dZ, axis=1, keepdims=True) / dZ.shape[1]
+
+
+def forward_prop(X, params):
+    """The capstone of chapter 4, as a reader writes it: any depth, no dropout."""
+    L = len(params) // 2
+    activations = {"A0": X}
+    A = X
+    for l in range(1, L + 1):
+        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        if l < L:
+            A = np.maximum(Z, 0)
+        else:
+            E = np.exp(Z - Z.max(axis=0, keepdims=True))
+            A = E / E.sum(axis=0, keepdims=True)
+        activations[f"Z{l}"], activations[f"A{l}"] = Z, A
+    return activations
+
+
+def back_prop(activations, params, y):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    m = AL.shape[1]
+    dZ = AL - nnlib.one_hot(y, AL.shape[0], dtype=AL.dtype)
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = dZ @ activations[f"A{l - 1}"].T / m
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        if l > 1:
+            dZ = (params[f"W{l}"].T @ dZ) * (activations[f"Z{l - 1}"] > 0)
+    return grads
+
+
+# The solution of chapter 6's capstone, as its dropdown shows it (test_the_chapters_solution
+# checks that the two stay the same).
+TRAINING_LOOP_SOLUTION = """\
+def my_training_loop(X, y, layer_dims, learning_rate, iterations, seed):
+    params = nnlib.init_params(layer_dims, seed=seed, dtype=X.dtype)
+    L = len(layer_dims) - 1
+    Y = nnlib.one_hot(y, layer_dims[-1], dtype=X.dtype)
+    losses = []
+    for _ in range(iterations):
+        activations = my_forward_prop(X, params)
+        losses.append(nnlib.cross_entropy(Y, activations[f"A{L}"]))
+        grads = my_back_prop(activations, params, y)
+        params = my_update_params(params, grads, learning_rate)
+    return params, losses
+"""
+
+
+def _solution(my_forward_prop=forward_prop, my_back_prop=back_prop,
+              my_update_params=nnlib.update_params):
+    namespace = {"nnlib": nnlib, "my_forward_prop": my_forward_prop,
+                 "my_back_prop": my_back_prop, "my_update_params": my_update_params}
+    exec(TRAINING_LOOP_SOLUTION, namespace)
+    return namespace["my_training_loop"]
+
+
+my_training_loop = _solution()
 
 
 SOLUTIONS = {
@@ -67,6 +128,9 @@ SOLUTIONS = {
     "check_center_digit": center_digit,
     "check_mean_and_spread": mean_and_spread,
     "check_bias_gradient": bias_gradient,
+    "check_forward_prop": forward_prop,
+    "check_back_prop": back_prop,
+    "check_training_loop": my_training_loop,
 }
 
 
@@ -93,7 +157,9 @@ def test_the_right_solution_passes(checker):
 def test_a_stub_is_not_implemented_yet(checker):
     result = getattr(exercises, checker)(stub)
     assert not result
-    assert result.message == "not implemented yet: stub raised NotImplementedError."
+    assert result.message == ("not written yet: fill in stub (it still raises NotImplementedError), "
+                              "then run this cell again.")
+    assert len(repr(result).split("\n")) == 2
 
 
 @pytest.mark.parametrize("checker", CHECKERS)
@@ -312,21 +378,21 @@ def confusion_matrix_float(y, predictions, num_classes):
     return nnlib.confusion_matrix(y, predictions, num_classes).astype(np.float64)
 
 
-def adam_without_bias_correction(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * dW
-    v = beta2 * v + (1 - beta2) * dW ** 2
-    return W - learning_rate * m / (np.sqrt(v) + eps), m, v
+def adam_without_bias_correction(W, dW, v, s, t, learning_rate, beta1, beta2, eps):
+    v = beta1 * v + (1 - beta1) * dW
+    s = beta2 * s + (1 - beta2) * dW ** 2
+    return W - learning_rate * v / (np.sqrt(s) + eps), v, s
 
 
-def adam_returns_corrected_moments(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
-    W, m, v = adam_step(W, dW, m, v, t, learning_rate, beta1, beta2, eps)
-    return W, m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+def adam_returns_corrected_moments(W, dW, v, s, t, learning_rate, beta1, beta2, eps):
+    W, v, s = adam_step(W, dW, v, s, t, learning_rate, beta1, beta2, eps)
+    return W, v / (1 - beta1 ** t), s / (1 - beta2 ** t)
 
 
-def adam_eps_inside_sqrt(W, dW, m, v, t, learning_rate, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * dW
-    v = beta2 * v + (1 - beta2) * dW ** 2
-    return W - learning_rate * (m / (1 - beta1 ** t)) / np.sqrt(v / (1 - beta2 ** t) + eps), m, v
+def adam_eps_inside_sqrt(W, dW, v, s, t, learning_rate, beta1, beta2, eps):
+    v = beta1 * v + (1 - beta1) * dW
+    s = beta2 * s + (1 - beta2) * dW ** 2
+    return W - learning_rate * (v / (1 - beta1 ** t)) / np.sqrt(s / (1 - beta2 ** t) + eps), v, s
 
 
 def linear_backward_with_np_dot_and_mean(dZ, A_prev, W):
@@ -366,6 +432,187 @@ def bias_gradient_article(dZ):
 
 def bias_gradient_summed(dZ):
     return np.sum(dZ, axis=1, keepdims=True)
+
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def forward_prop_without_bias(X, params):
+    L = len(params) // 2
+    activations, A = {"A0": X}, X
+    for l in range(1, L + 1):
+        Z = params[f"W{l}"] @ A
+        A = np.maximum(Z, 0) if l < L else _softmax(Z)
+        activations[f"Z{l}"], activations[f"A{l}"] = Z, A
+    return activations
+
+
+def forward_prop_relu_last(X, params):
+    L = len(params) // 2
+    activations, A = {"A0": X}, X
+    for l in range(1, L + 1):
+        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        A = np.maximum(Z, 0)
+        activations[f"Z{l}"], activations[f"A{l}"] = Z, A
+    return activations
+
+
+def forward_prop_skips_last_layer(X, params):
+    L = len(params) // 2
+    activations, A = {"A0": X}, X
+    for l in range(1, L):
+        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        A = np.maximum(Z, 0)
+        activations[f"Z{l}"], activations[f"A{l}"] = Z, A
+    return activations
+
+
+def forward_prop_two_layers_only(X, params):
+    Z1 = params["W1"] @ X + params["b1"]
+    A1 = np.maximum(Z1, 0)
+    Z2 = params["W2"] @ A1 + params["b2"]
+    return {"A0": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": _softmax(Z2)}
+
+
+def forward_prop_softmax_over_whole_matrix(X, params):
+    activations = forward_prop(X, params)
+    L = len(params) // 2
+    Z = activations[f"Z{L}"]
+    E = np.exp(Z - Z.max())
+    activations[f"A{L}"] = E / E.sum()
+    return activations
+
+
+def forward_prop_without_A0(X, params):
+    activations = forward_prop(X, params)
+    del activations["A0"]
+    return activations
+
+
+def forward_prop_returns_AL_and_cache(X, params):
+    activations = forward_prop(X, params)
+    return activations[f"A{len(params) // 2}"], activations
+
+
+def back_prop_db_scalar(activations, params, y):
+    grads = back_prop(activations, params, y)
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    grads[f"db{L}"] = np.sum(AL - nnlib.one_hot(y, AL.shape[0], dtype=AL.dtype)) / AL.shape[1]
+    return grads
+
+
+def _back_prop_with(activations, params, y, mean=True, transpose=True, mask=True):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    m = AL.shape[1] if mean else 1
+    dZ = AL - nnlib.one_hot(y, AL.shape[0], dtype=AL.dtype)
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = dZ @ activations[f"A{l - 1}"].T / m
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
+        if l > 1:
+            W = params[f"W{l}"]
+            dA = (W.T if transpose else W) @ dZ
+            dZ = dA * (activations[f"Z{l - 1}"] > 0) if mask else dA
+    return grads
+
+
+def back_prop_without_1_over_m(activations, params, y):
+    return _back_prop_with(activations, params, y, mean=False)
+
+
+def back_prop_W_not_transposed(activations, params, y):
+    return _back_prop_with(activations, params, y, transpose=False)
+
+
+def back_prop_without_relu_derivative(activations, params, y):
+    return _back_prop_with(activations, params, y, mask=False)
+
+
+def back_prop_dW_transposed(activations, params, y):
+    return {key: value.T if key.startswith("dW") else value
+            for key, value in back_prop(activations, params, y).items()}
+
+
+def back_prop_keeps_dA(activations, params, y):
+    grads = back_prop(activations, params, y)
+    grads["dA1"] = activations["A1"]
+    return grads
+
+
+def back_prop_float64_Y(activations, params, y):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    Y = np.eye(AL.shape[0])[:, y]  # float64 whatever AL's dtype
+    activations = dict(activations, **{f"A{L}": AL - Y + Y})
+    return back_prop(activations, params, y)
+
+
+def back_prop_ten_classes(activations, params, y):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    m = AL.shape[1]
+    dZ = AL - nnlib.one_hot(y, 10, dtype=AL.dtype)
+    return {f"dW{L}": dZ @ activations[f"A{L - 1}"].T / m}
+
+
+def _training_loop_with(update_first=False, layers=None, seed=None, dtype=None, steps=None):
+    def loop(X, y, layer_dims, learning_rate, iterations, seed_=None):
+        params = nnlib.init_params(layer_dims, seed=seed_ if seed is None else seed,
+                                   dtype=dtype or X.dtype)
+        L = len(layer_dims) - 1
+        losses = []
+        for i in range(iterations):
+            activations = forward_prop(X, params)
+            if not update_first:
+                losses.append(nnlib.cross_entropy_from_logits(activations[f"Z{L}"], y))
+            grads = back_prop(activations, params, y)
+            if steps is None or i < steps(iterations):
+                for l in range(1, (layers or (lambda L: L))(L) + 1):
+                    for p in "Wb":
+                        params[f"{p}{l}"] = params[f"{p}{l}"] - learning_rate * grads[f"d{p}{l}"]
+            if update_first:
+                activations = forward_prop(X, params)
+                losses.append(nnlib.cross_entropy_from_logits(activations[f"Z{L}"], y))
+        return params, losses
+    return loop
+
+
+def training_loop_updates_before_the_loss(X, y, layer_dims, learning_rate, iterations, seed):
+    return _training_loop_with(update_first=True)(X, y, layer_dims, learning_rate, iterations, seed)
+
+
+def training_loop_forgets_the_last_layer(X, y, layer_dims, learning_rate, iterations, seed):
+    loop = _training_loop_with(layers=lambda L: L - 1)
+    return loop(X, y, layer_dims, learning_rate, iterations, seed)
+
+
+def training_loop_with_seed_0(X, y, layer_dims, learning_rate, iterations, seed):
+    return _training_loop_with(seed=0)(X, y, layer_dims, learning_rate, iterations, seed)
+
+
+def training_loop_in_float32(X, y, layer_dims, learning_rate, iterations, seed):
+    loop = _training_loop_with(dtype=np.float32)
+    return loop(X, y, layer_dims, learning_rate, iterations, seed)
+
+
+def training_loop_one_step_short(X, y, layer_dims, learning_rate, iterations, seed):
+    loop = _training_loop_with(steps=lambda iterations: iterations - 1)
+    return loop(X, y, layer_dims, learning_rate, iterations, seed)
+
+
+def training_loop_returns_the_history(X, y, layer_dims, learning_rate, iterations, seed):
+    return nnlib.gradient_descent(X, y, layer_dims, learning_rate, iterations, seed=seed,
+                                  progress=False)
+
+
+def training_loop_with_one_loss_too_many(X, y, layer_dims, learning_rate, iterations, seed):
+    params, losses = my_training_loop(X, y, layer_dims, learning_rate, iterations, seed)
+    L = len(layer_dims) - 1
+    return params, losses + [nnlib.cross_entropy_from_logits(forward_prop(X, params)[f"Z{L}"], y)]
 
 
 MISTAKES = [
@@ -421,7 +668,7 @@ MISTAKES = [
                                                                "use num_classes"]),
     ("check_confusion_matrix", confusion_matrix_float, ["dtype float64, expected integer counts"]),
     ("check_adam_step", adam_without_bias_correction, ["W[0, 0] = ", "t = 1", "without bias correction"]),
-    ("check_adam_step", adam_returns_corrected_moments, ["m[0, 0] = ", "the moving average itself"]),
+    ("check_adam_step", adam_returns_corrected_moments, ["v[0, 0] = ", "the moving average itself"]),
     ("check_adam_step", adam_eps_inside_sqrt, ["eps = 0.1", "eps goes outside the square root"]),
     ("check_center_digit", center_digit_truncated, ["centre of mass at", "within half a pixel of (14, 14)",
                                                     "round(14 - row)"]),
@@ -430,6 +677,39 @@ MISTAKES = [
     ("check_mean_and_spread", mean_and_spread_over_points, ["mean of shape (2,), expected (1,)", "axis=1"]),
     ("check_bias_gradient", bias_gradient_article, ["db of shape (), expected (1, 1)", "the article's bug"]),
     ("check_bias_gradient", bias_gradient_summed, ["db[0, 0] = ", "divide by m"]),
+    ("check_forward_prop", forward_prop_without_bias, ["Z1[0, 0] = ", "b1 was not added"]),
+    ("check_forward_prop", forward_prop_relu_last, ["A2[0, 0] = ", "the last layer is softmax"]),
+    ("check_forward_prop", forward_prop_skips_last_layer, ["a dict without Z2, A2",
+                                                           "every layer, l = 1, ..., L"]),
+    ("check_forward_prop", forward_prop_two_layers_only, ["a dict without Z3, A3",
+                                                          "layer_dims = [2, 4, 2, 2]"]),
+    ("check_forward_prop", forward_prop_softmax_over_whole_matrix, ["A2[0, 0] = ", "sum to 1",
+                                                                    "axis=0"]),
+    ("check_forward_prop", forward_prop_without_A0, ["a dict without A0", 'keep X under "A0"']),
+    ("check_forward_prop", forward_prop_returns_AL_and_cache, ["returned a tuple", "a dict with keys "
+                                                               "A0, Z1, A1, Z2, A2"]),
+    ("check_back_prop", back_prop_db_scalar, ["db2 of shape (), expected (5, 1)", "the article's bug"]),
+    ("check_back_prop", back_prop_without_1_over_m, ["dW2[0, 0] = ", "sum over the m = 6 examples",
+                                                     "divide by m"]),
+    ("check_back_prop", back_prop_W_not_transposed, ["dW1[0, 0] = ", "that is W2 @ dZ2",
+                                                     "dA1 = W2.T @ dZ2"]),
+    ("check_back_prop", back_prop_without_relu_derivative, ["dW1[0, 0] = ", "dZ1 = dA1 * (Z1 > 0)"]),
+    ("check_back_prop", back_prop_dW_transposed, ["dW2[0, 1] = ", "that is dW2 transposed"]),
+    ("check_back_prop", back_prop_keeps_dA, ["with the extra key dA1", "only the gradients"]),
+    ("check_back_prop", back_prop_float64_Y, ["dW2 of dtype float64, expected float32",
+                                              "dtype=AL.dtype"]),
+    ("check_back_prop", back_prop_ten_classes, ["raised ValueError", "layer_dims = [4, 5, 5]"]),
+    ("check_training_loop", training_loop_updates_before_the_loss, [
+        "losses[0] = ", "(the loss before step 1)", "the loss after the first step"]),
+    ("check_training_loop", training_loop_forgets_the_last_layer, [
+        "W2[0, 0] = ", "iterations = 1,", "W2 was not updated"]),
+    ("check_training_loop", training_loop_with_seed_0, ["losses[0] = ", "seed = 3",
+                                                        "init_params(layer_dims, seed=seed"]),
+    ("check_training_loop", training_loop_in_float32, ["losses[0] = ", "not to float64's precision",
+                                                       "dtype=X.dtype"]),
+    ("check_training_loop", training_loop_one_step_short, ["W1[0, 0] = ", "before the last step"]),
+    ("check_training_loop", training_loop_returns_the_history, ["losses as a dict", "history['loss']"]),
+    ("check_training_loop", training_loop_with_one_loss_too_many, ["returned 5 losses", "expected 4"]),
 ]
 
 
@@ -448,13 +728,104 @@ def test_every_checker_has_a_typical_mistake():
     assert {checker for checker, _, _ in MISTAKES} == set(CHECKERS)
 
 
+def forward_prop_from_nnlib_parts(X, params):
+    activations = {"A0": X}
+    L = len(params) // 2
+    for l in range(1, L + 1):
+        Z = nnlib.linear_forward(params[f"W{l}"], activations[f"A{l - 1}"], params[f"b{l}"])
+        activations[f"Z{l}"] = Z
+        activations[f"A{l}"] = nnlib.softmax(Z) if l == L else nnlib.relu(Z)
+    return activations
+
+
+def forward_prop_naive_softmax(X, params):
+    activations = forward_prop(X, params)
+    L = len(params) // 2
+    E = np.exp(activations[f"Z{L}"])
+    activations[f"A{L}"] = E / np.sum(E, axis=0)
+    return activations
+
+
+def back_prop_from_nnlib_parts(activations, params, y):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    dZ = AL - nnlib.one_hot(y, AL.shape[0], dtype=AL.dtype)
+    grads = {}
+    for l in reversed(range(1, L + 1)):
+        dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = nnlib.linear_backward(
+            dZ, activations[f"A{l - 1}"], params[f"W{l}"])
+        if l > 1:
+            dZ = nnlib.relu_backward(dA_prev, activations[f"Z{l - 1}"])
+    return grads
+
+
+def back_prop_divided_first(activations, params, y):
+    L = len(params) // 2
+    AL = activations[f"A{L}"]
+    dZ = (AL - nnlib.one_hot(y, AL.shape[0], dtype=AL.dtype)) / AL.shape[1]  # dZ of the mean loss
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = np.dot(dZ, activations[f"A{l - 1}"].T)
+        grads[f"db{l}"] = dZ.sum(axis=1).reshape(-1, 1)
+        if l > 1:
+            dZ = np.where(activations[f"Z{l - 1}"] > 0, np.dot(params[f"W{l}"].T, dZ), 0)
+    return grads
+
+
+def training_loop_with_nnlib(X, y, layer_dims, learning_rate, iterations, seed):
+    params = nnlib.init_params(layer_dims, seed=seed, dtype=X.dtype)
+    losses = np.zeros(iterations)
+    for i in range(iterations):
+        activations = nnlib.forward_prop(X, params)
+        losses[i] = nnlib.cross_entropy(nnlib.one_hot(y, layer_dims[-1]),
+                                        activations[f"A{len(layer_dims) - 1}"])
+        params = nnlib.update_params(params, nnlib.back_prop(activations, params, y),
+                                     learning_rate)
+    return params, losses
+
+
 @pytest.mark.parametrize("checker, right", [
     ("check_numerical_gradient", numerical_gradient_restored_within_rounding),
     ("check_linear_backward", linear_backward_with_np_dot_and_mean),
     ("check_center_digit", center_digit_with_roll),
+    ("check_forward_prop", nnlib.forward_prop),
+    ("check_forward_prop", forward_prop_from_nnlib_parts),
+    ("check_forward_prop", forward_prop_naive_softmax),
+    ("check_back_prop", nnlib.back_prop),
+    ("check_back_prop", back_prop_from_nnlib_parts),
+    ("check_back_prop", back_prop_divided_first),
+    ("check_training_loop", training_loop_with_nnlib),
+    ("check_training_loop", _solution(my_forward_prop=forward_prop_from_nnlib_parts,
+                                      my_back_prop=back_prop_divided_first)),
 ])
 def test_an_equally_good_variant_passes(checker, right):
-    assert getattr(exercises, checker)(right)
+    result = getattr(exercises, checker)(right)
+    assert result, result.message
+
+
+def test_the_chapters_solution_of_the_training_loop_is_the_one_tested_here():
+    """Chapter 6's dropdown shows TRAINING_LOOP_SOLUTION, which passes the checker above."""
+    chapter = json.loads((Path(__file__).parents[1] / "book" / "06_training.ipynb").read_text())
+    text = "".join("".join(cell["source"]) for cell in chapter["cells"]
+                   if "{solution} ex-training-loop" in "".join(cell["source"]))
+    assert "```python\n" + TRAINING_LOOP_SOLUTION + "```" in text
+
+
+def test_a_stub_called_by_the_training_loop_is_named():
+    def my_update_params(params, grads, learning_rate):
+        raise NotImplementedError("write my_update_params, then check it below")
+    result = exercises.check_training_loop(_solution(my_update_params=my_update_params))
+    assert not result
+    assert result.message == ("not written yet: fill in my_update_params (called by "
+                              "my_training_loop; it still raises NotImplementedError), then run "
+                              "this cell again.")
+    assert len(repr(result).split("\n")) == 2
+
+
+def test_a_not_implemented_error_from_inside_numpy_or_a_lambda_names_the_function_checked():
+    def my_relu(Z):
+        return (lambda Z: (_ for _ in ()).throw(NotImplementedError))(Z)
+    assert exercises.check_relu(my_relu).message.startswith("not written yet: fill in my_relu (it")
 
 
 def test_a_wrong_entry_reports_expected_and_actual_values_to_four_digits():
