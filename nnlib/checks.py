@@ -338,6 +338,28 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
     loss and accuracy are recorded and ``patience`` is None or an int >= 1.
     """
     dims = check_layer_dims(layer_dims)
+    epochs, batch_size, learning_rate, weight_decay, dropout, patience = (
+        check_train_settings(epochs, batch_size, optimizer, learning_rate,
+                             weight_decay, dropout, seed, schedule,
+                             patience))
+    check_training_data(X, y, dims)
+    validate = check_pair(X_val, y_val, dims, "X_val")
+    check_patience(patience, validate)
+    # the forward pass on a mini-batch, or on X_val to validate
+    examples = max(min(batch_size, X.shape[1]),
+                   X_val.shape[1] if validate else 0)
+    check_memory(dims, X.dtype, examples)
+    return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+            validate, patience)
+
+
+def check_train_settings(epochs, batch_size, optimizer, learning_rate,
+                         weight_decay, dropout, seed, schedule, patience):
+    """The settings of ``train`` that do not depend on the network.
+
+    Returns ``(epochs, batch_size, learning_rate, weight_decay, dropout,
+    patience)``; ``learning_rate=None`` becomes the optimiser's default.
+    """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_choice(optimizer, list(OPTIMIZERS), "optimizer")
@@ -352,15 +374,12 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
     if patience is not None:
         patience = check_positive_int(patience, "patience")
     check_seed(seed)
-    check_training_data(X, y, dims)
-    validate = check_pair(X_val, y_val, dims, "X_val")
+    return epochs, batch_size, learning_rate, weight_decay, dropout, patience
+
+
+def check_patience(patience, validate):
+    """Early stopping watches the validation loss: it needs X_val, y_val."""
     if patience is not None and not validate:
         raise ValueError(
             f"patience={patience} stops training when the validation loss "
             "stops falling: give X_val and y_val too")
-    # the forward pass on a mini-batch, or on X_val to validate
-    examples = max(min(batch_size, X.shape[1]),
-                   X_val.shape[1] if validate else 0)
-    check_memory(dims, X.dtype, examples)
-    return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
-            validate, patience)

@@ -6,8 +6,9 @@ evaluation excluded). ``--optimizer gd`` (the default) is the article's full-bat
 descent for ``--iterations`` steps; ``sgd``, ``momentum``, ``adam`` and ``adamw`` train on
 shuffled mini-batches for ``--epochs``, with an optional learning-rate ``--schedule`` and early
 stopping (``--patience``) on the ``--val-size`` training images that follow the first
-``--train-size``. With ``--json`` stdout holds exactly one JSON object; progress and messages
-go to stderr.
+``--train-size``. ``--cnn`` trains a convolutional network (nnlib.cnn; the chapter's LeNet by
+default) with mini-batches and the plain engine. With ``--json`` stdout holds exactly one JSON
+object; progress and messages go to stderr.
 
 Exit status: 0 when trained (and saved, with ``--save``); 1 when training diverged, with nothing
 saved; 2 for a bad option, value or file, refused before any training where it can be (every
@@ -22,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+from . import cnn
 from .checks import (check_decoupled_decay, check_fraction, check_learning_rate, check_memory,
                      check_positive_int, check_seed, check_weight_decay)
 from .data import load_mnist
@@ -32,7 +34,7 @@ from .history import TrainingDiverged
 from .network import predict
 from .training import ENGINES, gradient_descent, train
 
-MNIST_PIXELS, MNIST_CLASSES = 784, 10
+MNIST_PIXELS, MNIST_CLASSES, MNIST_HEIGHT = 784, 10, 28
 MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60000, 10000
 # Options of one kind of training only, with the default they take when not given.
 FULL_BATCH_ONLY = {"iterations": 1000, "eval_every": 0}
@@ -57,6 +59,20 @@ def layer_list(text):
         raise argparse.ArgumentTypeError(
             f"must start with {MNIST_PIXELS} (the pixels of an MNIST image) and end with "
             f"{MNIST_CLASSES} (the digits), such as 784,10,10; got {text!r}")
+    return layers
+
+
+def cnn_layers(text):
+    """Parse --cnn's text, such as "conv8k5p2,relu,pool2,flatten,dense10", into nnlib.cnn
+    layers for argparse; the network must take MNIST images and end with 10 units."""
+    try:
+        layers = cnn.parse_layers(text)
+        rows = cnn.layer_shapes(layers, (1, MNIST_HEIGHT, MNIST_HEIGHT))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if rows[-1]["shape"] != (MNIST_CLASSES,):
+        raise argparse.ArgumentTypeError(
+            f"must end with dense{MNIST_CLASSES} (the digits); got {text!r}")
     return layers
 
 
@@ -91,14 +107,20 @@ def build_parser():
                     "training seconds. --optimizer gd is the article's full-batch gradient "
                     "descent (--iterations); sgd, momentum, adam and adamw use mini-batches "
                     "(--epochs, --batch-size, --weight-decay, --dropout, --schedule, --patience, "
-                    "--val-size).",
+                    "--val-size). --cnn trains a convolutional network instead, with mini-batches.",
         formatter_class=_HelpFormatter)
     add = train_parser.add_argument
-    add("--layers", type=layer_list, default=[784, 10, 10],
-        help="layer sizes n_0,...,n_L; n_0 must be 784 and n_L 10 for MNIST")
-    add("--optimizer", choices=["gd", *OPTIMIZERS], default="gd",
+    add("--layers", type=layer_list, default=None,
+        help="layer sizes n_0,...,n_L; n_0 must be 784 and n_L 10 for MNIST "
+             "(default: [784, 10, 10])")
+    add("--cnn", type=cnn_layers, nargs="?", const=cnn.LENET, default=None, metavar="LAYERS",
+        help="train a convolutional network instead of --layers: alone, the chapter's "
+             f"{cnn.layers_text(cnn.LENET).replace(',', ', ')}; or your layers, comma-separated: "
+             "conv{C}k{k}[s{S}][p{P}], relu, pool{n}[s{S}], flatten, dense{n}. Mini-batch "
+             "optimizers only (adam unless --optimizer says otherwise), plain engine, no dropout")
+    add("--optimizer", choices=["gd", *OPTIMIZERS], default=None,
         help="gd: full-batch gradient descent, the article's; or mini-batch sgd, momentum, adam, "
-             "adamw (Adam with decoupled weight decay)")
+             "adamw (Adam with decoupled weight decay) (default: gd; adam with --cnn)")
     add("--learning-rate", type=float, default=None,
         help="step size alpha (default: 0.1 for gd, sgd and momentum, 0.001 for adam and adamw)")
     add("--iterations", type=int, default=None, help="gd only: full-batch steps (default 1000)")
@@ -126,11 +148,11 @@ def build_parser():
     add("--train-size", type=int, default=33600,
         help="train on the first N of MNIST's 60,000 training images")
     add("--init", choices=INIT_METHODS, default="he", help="weight initialisation")
-    add("--engine", choices=ENGINES, default="fast",
+    add("--engine", choices=ENGINES, default=None,
         help="plain: the book's forward_prop, back_prop and optimisers, as the chapters show "
              "them; fast: nnlib.fast, the same maths on preallocated buffers and two cores, "
              "several times faster. Both train the same network; their results differ only "
-             "by rounding")
+             "by rounding (default: fast); --cnn trains with plain only")
     add("--seed", type=int, default=0,
         help="seed of the initialisation (and of the shuffles and dropout masks)")
     add("--data-dir", default=None,
@@ -145,6 +167,7 @@ def build_parser():
 def settings_from(args, parser):
     """Fill the defaults of the chosen kind of training; reject the other kind's options, then
     every bad value (:func:`check_options`). Returns the settings the result reports."""
+    check_cnn_options(args, parser)
     full_batch = args.optimizer == "gd"
     used, unused = (FULL_BATCH_ONLY, MINI_BATCH_ONLY) if full_batch else (MINI_BATCH_ONLY, FULL_BATCH_ONLY)
     given = [name for name in unused if getattr(args, name) is not None]
@@ -176,6 +199,26 @@ def settings_from(args, parser):
     return settings
 
 
+def check_cnn_options(args, parser):
+    """Fill the defaults that depend on --cnn (--layers, --optimizer, --engine); refuse what a
+    CNN cannot do."""
+    if args.cnn is None:
+        args.layers = args.layers or [MNIST_PIXELS, 10, MNIST_CLASSES]
+        args.optimizer = args.optimizer or "gd"
+        args.engine = args.engine or "fast"
+        return
+    refused = [("--layers", args.layers is not None, "the layers are --cnn's"),
+               ("--optimizer gd", args.optimizer == "gd",
+                "a CNN trains on mini-batches: use sgd, momentum, adam or adamw"),
+               ("--engine fast", args.engine == "fast", "the fast engine trains dense networks only"),
+               ("--dropout", args.dropout is not None, "nnlib.cnn has no dropout")]
+    for option, given, why in refused:
+        if given:
+            parser.error(f"{option} cannot be used with --cnn: {why}")
+    args.optimizer = args.optimizer or "adam"
+    args.engine = "plain"
+
+
 def check_options(args, parser):
     """Refuse a bad value before any data is loaded or any step taken, in one line naming its
     flag: the library's own checks, the memory the network needs, the --data-dir and --save
@@ -200,9 +243,10 @@ def check_options(args, parser):
             if args.patience is not None:
                 check_positive_int(args.patience, "--patience")
                 check_val_size(args.train_size, args.val_size)
-        # the largest forward pass: the accuracy on all the training images, or on the test set
-        check_memory(args.layers, np.float32, max(args.train_size, MNIST_TEST_IMAGES),
-                     name="--layers")
+        if args.cnn is None:  # (a CNN evaluates 1,000 images at a time)
+            # the largest forward pass: the accuracy on all the training images, or on the test set
+            check_memory(args.layers, np.float32, max(args.train_size, MNIST_TEST_IMAGES),
+                         name="--layers")
         check_data_dir(args.data_dir)
         args.save = save_path(args.save)
     except ValueError as error:
@@ -260,13 +304,20 @@ def save_path(path):
 
 def train_command(args, settings):
     X_train, y_train, X_test, y_test = load_mnist(args.data_dir)
-    X, y = X_train[:, :args.train_size], y_train[:args.train_size]
+    layers, evaluate = args.layers, predict
+    if args.cnn is not None:  # images (m, 1, 28, 28), examples first
+        X_train, X_test = (images(X_) for X_ in (X_train, X_test))
+        layers = args.cnn
+
+        def evaluate(X, params):
+            return cnn.predict(X, params, layers)
+    X, y = take(X_train, slice(0, args.train_size)), y_train[:args.train_size]
     # early stopping watches the images after the training ones: never trained on, not the test set
     validation = {}
     if args.optimizer != "gd" and args.patience is not None:
         after = slice(args.train_size, args.train_size + args.val_size)
-        validation = {"X_val": X_train[:, after], "y_val": y_train[after]}
-        if validation["X_val"].shape[1] == 0:  # files with fewer images than MNIST's
+        validation = {"X_val": take(X_train, after), "y_val": y_train[after]}
+        if validation["y_val"].shape[0] == 0:  # files with fewer images than MNIST's
             raise ValueError(f"--patience: no training images follow the first --train-size "
                              f"{args.train_size} (the files hold {X_train.shape[1]})")
     progress = not (args.no_progress or args.json)
@@ -277,21 +328,21 @@ def train_command(args, settings):
             engine=args.engine)
     else:
         params, history = train(
-            X, y, args.layers, epochs=args.epochs, batch_size=args.batch_size,
+            X, y, layers, epochs=args.epochs, batch_size=args.batch_size,
             optimizer=args.optimizer, learning_rate=args.learning_rate,
             weight_decay=args.weight_decay, dropout=args.dropout, schedule=args.schedule,
             patience=args.patience, init=args.init, seed=args.seed, progress=progress,
             engine=args.engine, **validation)
     seconds = history["seconds"][-1]
     result = {
-        "layers": args.layers,
+        "layers": args.layers if args.cnn is None else cnn.layers_text(args.cnn),
         **settings,
         "train_size": args.train_size,
         "init": args.init,
         "seed": args.seed,
         "engine": args.engine,
-        "train_accuracy": get_accuracy(predict(X, params), y),
-        "test_accuracy": get_accuracy(predict(X_test, params), y_test),
+        "train_accuracy": get_accuracy(evaluate(X, params), y),
+        "test_accuracy": get_accuracy(evaluate(X_test, params), y_test),
         "seconds": round(seconds, 3),
     }
     if validation:  # early stopping: how far it ran, and which epoch's parameters it kept
@@ -307,10 +358,10 @@ def train_command(args, settings):
              else f"{args.epochs} epochs of {args.optimizer}, batch size {args.batch_size}")
     if args.optimizer != "gd" and args.schedule:
         steps += f", {args.schedule} schedule"
-    print(f"layers {','.join(map(str, args.layers))}, {steps}, learning rate {args.learning_rate}, "
+    print(f"layers {describe_layers(args)}, {steps}, learning rate {args.learning_rate}, "
           f"init {args.init}, seed {args.seed}, {args.engine} engine")
     print(f"train accuracy {result['train_accuracy']:.1%} on {args.train_size} images")
-    print(f"test accuracy  {result['test_accuracy']:.1%} on {X_test.shape[1]} images")
+    print(f"test accuracy  {result['test_accuracy']:.1%} on {len(y_test)} images")
     if validation:
         print(f"early stopping: ran {result['epochs_run']} of {args.epochs} epochs, kept the "
               f"parameters of epoch {result['best_epoch']} (lowest validation loss on "
@@ -318,7 +369,27 @@ def train_command(args, settings):
     print(f"training took {seconds:.1f} s")
     if args.save:
         print(f"saved the parameters to {args.save}")
+        if args.cnn is not None:
+            print(f"load them with nnlib.load_params({args.save!r}, "
+                  f"nnlib.cnn.parse_layers({cnn.layers_text(args.cnn)!r}))")
     return 0
+
+
+def images(X):
+    """MNIST columns (784, m) as images (m, 1, 28, 28)."""
+    return X.T.reshape(-1, 1, MNIST_HEIGHT, MNIST_HEIGHT)
+
+
+def take(X, examples):
+    """The examples (a slice) of X: columns of a (784, m) matrix, or images (m, 1, 28, 28)."""
+    return X[examples] if X.ndim == 4 else X[:, examples]
+
+
+def describe_layers(args):
+    """The network in one line: 784,10,10, or the CNN's text."""
+    if args.cnn is not None:
+        return f"CNN {cnn.layers_text(args.cnn)}"
+    return ",".join(map(str, args.layers))
 
 
 def main(argv=None):
@@ -333,7 +404,8 @@ def main(argv=None):
         print(f"error: training diverged: {error}", file=sys.stderr)
         return 1
     except MemoryError:  # check_memory's estimate is a lower bound: this may still happen
-        print(f"error: out of memory with --layers {','.join(map(str, args.layers))} and "
+        option = "--layers" if args.cnn is None else "--cnn"
+        print(f"error: out of memory with {option} {describe_layers(args)} and "
               f"--train-size {args.train_size}: try smaller layers or fewer images",
               file=sys.stderr)
         return 2

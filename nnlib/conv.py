@@ -8,9 +8,17 @@ n_H = (n_H_prev + 2P - k) // S + 1 (the width alike).
 
 As for the dense layers, dZ is the gradient of m times the mean loss (the
 loss summed over the batch), so dW and db carry the 1/m and dA_prev does not.
+
+Speed: the work is matrix products (W times im2col's columns) and loops
+over the k x k offsets of the kernel, never over pixels or examples. In
+memory, the arrays these functions return keep the examples last,
+(C, n_H, n_W, m), as the dense layers' columns do: every copy and sum of
+the offset loops then runs over m contiguous numbers, and Flatten's
+(C n_H n_W, m) is the same memory. They are returned as transposed views
+with the shape (m, C, n_H, n_W), which costs no copy. benchmarks/cnn_speed.py
+measures the result against PyTorch.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 def conv_output_size(n, k, stride=1, padding=0):
@@ -53,35 +61,59 @@ def _check_conv(A_prev, W, b, stride, padding):
                          f" padding {padding})")
 
 
-def _pad(A, padding):
-    """P zero pixels around each image: (m, C, n_H + 2P, n_W + 2P)."""
-    if padding == 0:
-        return A
-    return np.pad(A, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-
-
-def windows(A, k, stride=1):
-    """Every k x k window of A, a view: (m, C, n_H, n_W, k, k).
-
-    Entry [i, c, h, w] is the patch A[i, c, hS:hS+k, wS:wS+k]; nothing is
-    copied until the windows are used (im2col done lazily).
-    """
-    view = sliding_window_view(A, (k, k), axis=(2, 3))
-    return view[:, :, ::stride, ::stride]
+def _offset(A, p, q, n_H, n_W, stride):
+    """Entry (p, q) of every window of A: A[..., hS + p, wS + q] for all
+    window positions (h, w), a view of shape (..., n_H, n_W)."""
+    return A[..., p:p + stride * n_H:stride, q:q + stride * n_W:stride]
 
 
 def im2col(A_prev, k, stride=1, padding=0):
     """Every k x k window of the padded A_prev as one column of a matrix.
 
-    A_prev: (m, C_prev, n_H_prev, n_W_prev) -> (C_prev k k, m n_H n_W): row
-    (c', p, q), column (i, h, w) holds A_pad[i, c', hS + p, wS + q], so that
-    a convolution becomes one matrix product with W reshaped to
-    (C, C_prev k k).
+    A_prev: (m, C_prev, n_H_prev, n_W_prev) -> (C_prev k k, n_H n_W m):
+    row (c', p, q), column (h, w, i) holds A_pad[i, c', hS + p, wS + q], so
+    that a convolution becomes one matrix product with W reshaped to
+    (C, C_prev k k). Built one row block (p, q) at a time: k² copies of
+    whole images rather than m n_H n_W copies of small windows.
     """
-    patches = windows(_pad(A_prev, padding), k, stride)
-    m, C_prev, n_H, n_W = patches.shape[:4]
-    return patches.transpose(1, 4, 5, 0, 2, 3).reshape(C_prev * k * k,
-                                                       m * n_H * n_W)
+    m, C_prev, H, W = A_prev.shape
+    n_H = conv_output_size(H, k, stride, padding)
+    n_W = conv_output_size(W, k, stride, padding)
+    # examples last: (C_prev, H + 2P, W + 2P, m)
+    A_pad = np.zeros((C_prev, H + 2 * padding, W + 2 * padding, m),
+                     dtype=A_prev.dtype)
+    A_pad[:, padding:padding + H, padding:padding + W] = (
+        A_prev.transpose(1, 2, 3, 0))
+    cols = np.empty((C_prev, k, k, n_H, n_W, m), dtype=A_prev.dtype)
+    for p in range(k):
+        for q in range(k):
+            # entry (p, q) of every window, for every example
+            cols[:, p, q] = A_pad[:, p:p + stride * n_H:stride,
+                                  q:q + stride * n_W:stride]
+    return cols.reshape(C_prev * k * k, n_H * n_W * m)
+
+
+def col2im(dcols, shape, k, stride=1, padding=0):
+    """The reverse of :func:`im2col`: each entry of each column is added
+    back to the pixel it was copied from.
+
+    dcols: (C_prev k k, n_H n_W m), laid out as im2col's columns; shape:
+    (m, C_prev, n_H_prev, n_W_prev) -> an array of that shape. A pixel that
+    lies in several windows collects the sum of their entries; entries that
+    fell on the padding are dropped.
+    """
+    m, C_prev, H, W = shape
+    n_H = conv_output_size(H, k, stride, padding)
+    n_W = conv_output_size(W, k, stride, padding)
+    dcols = dcols.reshape(C_prev, k, k, n_H, n_W, m)
+    dA_pad = np.zeros((C_prev, H + 2 * padding, W + 2 * padding, m),
+                      dtype=dcols.dtype)
+    for p in range(k):
+        for q in range(k):
+            dA_pad[:, p:p + stride * n_H:stride,
+                   q:q + stride * n_W:stride] += dcols[:, p, q]
+    dA = dA_pad[:, padding:padding + H, padding:padding + W]
+    return dA.transpose(3, 0, 1, 2)  # a view: (m, C_prev, H, W)
 
 
 def conv2d_forward(A_prev, W, b, stride=1, padding=0):
@@ -96,60 +128,61 @@ def conv2d_forward(A_prev, W, b, stride=1, padding=0):
     C, k, m = W.shape[0], W.shape[2], A_prev.shape[0]
     n_H, n_W = (conv_output_size(n, k, stride, padding)
                 for n in A_prev.shape[2:])
-    cols = im2col(A_prev, k, stride, padding)  # (C_prev k k, m n_H n_W)
-    Z = (W.reshape(C, -1) @ cols).reshape(C, m, n_H, n_W)
-    return Z.transpose(1, 0, 2, 3) + b[:, None, None]
+    cols = im2col(A_prev, k, stride, padding)  # (C_prev k k, n_H n_W m)
+    Z = W.reshape(C, -1) @ cols  # (C, n_H n_W m): one row per channel
+    Z += b[:, None]
+    return Z.reshape(C, n_H, n_W, m).transpose(3, 0, 1, 2)
 
 
-def conv2d_backward(dZ, A_prev, W, stride=1, padding=0):
+def conv2d_backward(dZ, A_prev, W, stride=1, padding=0, need_dA_prev=True):
     """Gradients of a convolution: (dA_prev, dW, db).
 
     dZ: (m, C, n_H, n_W), A_prev: (m, C_prev, n_H_prev, n_W_prev),
     W: (C, C_prev, k, k) -> dA_prev like A_prev, dW like W, db: (C,).
-    dW is the correlation of the input with dZ; dA_prev is the full
-    convolution of dZ with the flipped kernels (channels swapped), after
-    spreading dZ out by the stride (S - 1 zeros between its entries).
+    dW is the correlation of the input with dZ. dA_prev is the full
+    convolution of dZ (spread out by the stride) with the flipped kernels;
+    computed here as col2im of W^T dZ, which adds the same products in
+    another order (tests/test_conv.py checks both agree). The first layer
+    passes ``need_dA_prev=False``: the gradient for the pixels is not
+    needed, and None is returned in its place.
     """
     _check_conv(A_prev, W, None, stride, padding)
-    m, C, k = dZ.shape[0], W.shape[0], W.shape[2]
+    m, C, k = A_prev.shape[0], W.shape[0], W.shape[2]
     n_H, n_W = (conv_output_size(n, k, stride, padding)
                 for n in A_prev.shape[2:])
-    if dZ.shape != (A_prev.shape[0], C, n_H, n_W):
+    if dZ.shape != (m, C, n_H, n_W):
         raise ValueError(f"dZ has shape {dZ.shape} but the convolution of"
                          f" A_prev {A_prev.shape} by W {W.shape} gives"
-                         f" {(A_prev.shape[0], C, n_H, n_W)}")
+                         f" {(m, C, n_H, n_W)}")
+    dZ_rows = dZ.transpose(1, 2, 3, 0).reshape(C, -1)  # (C, n_H n_W m)
+    cols = im2col(A_prev, k, stride, padding)  # (C_prev k k, n_H n_W m)
     # dW[c, c', p, q] = (1/m) sum over i, h, w of dZ[i, c, h, w] times
     # A_pad[i, c', hS + p, wS + q]: the input correlated with dZ
-    dZ_rows = dZ.transpose(1, 0, 2, 3).reshape(C, -1)  # (C, m n_H n_W)
-    cols = im2col(A_prev, k, stride, padding)  # (C_prev k k, m n_H n_W)
     dW = (dZ_rows @ cols.T).reshape(W.shape) / m
-    db = dZ.sum(axis=(0, 2, 3)) / m
-    # dZ spread out by the stride, then padded by k - 1: the full convolution
-    spread = np.zeros((m, C, (n_H - 1) * stride + 1, (n_W - 1) * stride + 1),
-                      dtype=dZ.dtype)
-    spread[:, :, ::stride, ::stride] = dZ
-    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_prev, C, k, k)
-    dA_pad = conv2d_forward(spread, flipped, np.zeros(W.shape[1], dZ.dtype),
-                            padding=k - 1)
-    # rows and columns that no window reached (stride leftovers) get 0
-    height, width = (n + 2 * padding for n in A_prev.shape[2:])
-    dA_pad = np.pad(dA_pad, ((0, 0), (0, 0),
-                             (0, height - dA_pad.shape[2]),
-                             (0, width - dA_pad.shape[3])))
-    dA_prev = dA_pad[:, :, padding:padding + A_prev.shape[2],
-                     padding:padding + A_prev.shape[3]]
-    return dA_prev, dW, db
+    db = dZ_rows.sum(axis=1) / m
+    if not need_dA_prev:
+        return None, dW, db
+    # each column's share of the loss gradient, sent back to its pixels
+    dcols = W.reshape(C, -1).T @ dZ_rows  # (C_prev k k, n_H n_W m)
+    return col2im(dcols, A_prev.shape, k, stride, padding), dW, db
 
 
 def maxpool_forward(A_prev, pool=2, stride=None):
     """The largest value of each pool x pool window: (m, C, n_H, n_W).
 
     A_prev: (m, C, n_H_prev, n_W_prev); stride defaults to pool (windows
-    side by side); n_H = (n_H_prev - pool) // stride + 1.
+    side by side); n_H = (n_H_prev - pool) // stride + 1. A loop over the
+    pool² offsets of the window: one np.maximum of whole images each.
     """
     stride = pool if stride is None else stride
     _check_pool(A_prev, pool, stride)
-    return windows(A_prev, pool, stride).max(axis=(4, 5))
+    n_H, n_W = (conv_output_size(n, pool, stride) for n in A_prev.shape[2:])
+    # the first entry of each window, in A_prev's memory order
+    A = _offset(A_prev, 0, 0, n_H, n_W, stride).copy(order="K")
+    for p in range(pool):
+        for q in range(pool):
+            np.maximum(A, _offset(A_prev, p, q, n_H, n_W, stride), out=A)
+    return A
 
 
 def maxpool_backward(dA, A_prev, pool=2, stride=None):
@@ -162,20 +195,20 @@ def maxpool_backward(dA, A_prev, pool=2, stride=None):
     maximum's derivative does. Overlapping windows add up.
     """
     stride = pool if stride is None else stride
-    _check_pool(A_prev, pool, stride)
-    m, C, H, W = A_prev.shape
-    patches = windows(A_prev, pool, stride)  # (m, C, n_H, n_W, pool, pool)
-    n_H, n_W = patches.shape[2:4]
-    if dA.shape != (m, C, n_H, n_W):
+    A = maxpool_forward(A_prev, pool, stride)
+    if dA.shape != A.shape:
         raise ValueError(f"dA has shape {dA.shape} but pooling A_prev"
-                         f" {A_prev.shape} gives {(m, C, n_H, n_W)}")
-    first = patches.reshape(m, C, n_H, n_W, pool * pool).argmax(axis=4)
-    row = np.arange(n_H)[:, None] * stride + first // pool  # (m, C, n_H, n_W)
-    col = np.arange(n_W) * stride + first % pool
-    flat = (np.arange(m * C).reshape(m, C, 1, 1) * H + row) * W + col
-    dA_prev = np.bincount(flat.ravel(), weights=dA.ravel(),
-                          minlength=m * C * H * W)
-    return dA_prev.reshape(A_prev.shape).astype(dA.dtype, copy=False)
+                         f" {A_prev.shape} gives {A.shape}")
+    n_H, n_W = A.shape[2:]
+    dA_prev = np.zeros_like(A_prev, dtype=dA.dtype)
+    found = np.zeros(A.shape, dtype=bool)  # windows whose maximum was seen
+    for p in range(pool):  # row by row: the first maximum is met first
+        for q in range(pool):
+            first = _offset(A_prev, p, q, n_H, n_W, stride) == A
+            first &= ~found
+            found |= first
+            _offset(dA_prev, p, q, n_H, n_W, stride)[...] += dA * first
+    return dA_prev
 
 
 def _check_pool(A_prev, pool, stride):

@@ -68,19 +68,34 @@ def init_params(layer_dims, seed=0, method="he", dtype=np.float32):
 def save_params(path, params):
     """Save ``W1, b1, ...`` to an uncompressed .npz file.
 
-    The shapes are checked first.
+    The shapes are checked first. A convolutional network's parameters
+    (nnlib.cnn) are saved alike; its layers are not saved: give them to
+    :func:`load_params`.
     """
-    check_params(params)
+    if _is_cnn(params):
+        from .cnn import check_param_shapes
+        check_param_shapes(params)
+    else:
+        check_params(params)
     np.savez(path, **params)
 
 
-def load_params(path, layer_dims=None):
+def _is_cnn(params):
+    from .cnn import is_cnn_params  # nnlib.cnn imports this module
+    return is_cnn_params(params)
+
+
+def load_params(path, layer_dims=None, input_shape=(1, 28, 28)):
     """Load parameters saved by :func:`save_params`.
 
     Returns ``{"W1": (n_1, n_0), "b1": (n_1, 1), ...}`` as saved. Reading is
     bounded: every member's shape and dtype are read from its .npy header
     and checked first (consistent layers; ``layer_dims`` if given), so no
-    array is inflated that the checks refuse. Without ``layer_dims``, a
+    array is inflated that the checks refuse. A convolutional network
+    loads with its list of layers as ``layer_dims`` (such as
+    ``nnlib.cnn.LENET``), the shapes checked for images of ``input_shape``
+    (C, n_H, n_W); without it, a file that holds kernels is refused with a
+    message that says so. Without ``layer_dims``, a
     member over 1 MiB may inflate to at most ``MAX_INFLATION`` times its
     compressed size: weights compress little, a decompression bomb a
     thousandfold. Arrays are read with ``allow_pickle=False``: a .npz can
@@ -90,12 +105,14 @@ def load_params(path, layer_dims=None):
     that is not an .npz archive of floating arrays with finite values and
     those shapes.
     """
-    wanted = None if layer_dims is None else check_layer_dims(layer_dims)
+    wanted = layer_dims
+    if layer_dims is not None and not _is_layer_list(layer_dims):
+        wanted = check_layer_dims(layer_dims)
     with _open_npz(path) as archive:
         members = {_key(info.filename): info for info in archive.infolist()}
         stand_ins = {key: _stand_in(archive, info, path)
                      for key, info in members.items()}
-        _check_shapes(path, stand_ins, wanted)
+        _check_shapes(path, stand_ins, wanted, input_shape)
         if wanted is None:
             _check_inflation(path, members.values())
         params = {key: _read_member(archive, info, path)
@@ -181,12 +198,31 @@ def _read_npy_header(member):
     return shape, dtype
 
 
-def _check_shapes(path, stand_ins, wanted):
+def _is_layer_list(layer_dims):
+    from .cnn import is_layer_list
+    return is_layer_list(layer_dims)
+
+
+def _check_shapes(path, stand_ins, wanted, input_shape=None):
     """Raise ValueError naming ``path`` unless ``stand_ins`` make a network.
 
     ``stand_ins`` are the members' :func:`_stand_in`; the network must have
-    layer sizes ``wanted`` unless it is None.
+    layer sizes ``wanted`` (or be the CNN of those layers) unless it is None.
     """
+    if _is_layer_list(wanted):
+        from .cnn import check_params as check_cnn_params
+        try:
+            check_cnn_params(stand_ins, wanted, input_shape)
+        except ValueError as error:
+            raise ValueError(f"{path} does not hold the parameters of these"
+                             f" layers: {error}") from None
+        return
+    if _is_cnn(stand_ins):
+        W1 = stand_ins.get("W1")
+        raise ValueError(
+            f"{path} holds a convolutional network (W1 has shape "
+            f"{getattr(W1, 'shape', None)}): load it with its layers, "
+            "load_params(path, layers), such as nnlib.cnn.LENET")
     try:
         dims = check_params(stand_ins)
     except ValueError as error:

@@ -375,3 +375,46 @@ def test_without_patience_nothing_is_validated(train_spy, capsys):
     result = json.loads(capsys.readouterr().out)
     assert "X_val" not in train_spy and "best_epoch" not in result
     assert result["patience"] is None and result["schedule"] is None
+
+
+# --- --cnn: a convolutional network --------------------------------------------------------
+
+@needs_mnist
+def test_cnn_trains_the_chapters_network_with_adam_and_the_plain_engine(capsys, tmp_path):
+    assert cli.main(["train", "--cnn", "--epochs", "1", "--train-size", "300", "--json",
+                     "--save", str(tmp_path / "lenet")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["layers"] == "conv8k5p2,relu,pool2,conv16k5p2,relu,pool2,flatten,dense10"
+    assert (result["optimizer"], result["engine"], result["epochs"]) == ("adam", "plain", 1)
+    assert 0 <= result["test_accuracy"] <= 1 and result["seconds"] > 0
+    from nnlib import cnn, load_params
+    params = load_params(tmp_path / "lenet.npz", cnn.LENET)
+    assert params["W2"].shape == (16, 8, 5, 5)
+
+
+@needs_mnist
+def test_cnn_takes_its_layers_as_text_and_says_how_to_load_them(capsys, tmp_path):
+    assert cli.main(["train", "--cnn", "conv4k3s2,relu,flatten,dense10", "--optimizer", "sgd",
+                     "--epochs", "1", "--train-size", "200", "--patience", "1", "--val-size", "100",
+                     "--no-progress", "--save", str(tmp_path / "small.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "layers CNN conv4k3s2,relu,flatten,dense10, 1 epochs of sgd" in out
+    assert "plain engine" in out and "test accuracy" in out and "early stopping" in out
+    assert "nnlib.cnn.parse_layers('conv4k3s2,relu,flatten,dense10')" in out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--cnn", "--layers", "784,10,10"], "--layers cannot be used with --cnn"),
+    (["--cnn", "--optimizer", "gd"], "--optimizer gd cannot be used with --cnn: a CNN trains on mini-batches"),
+    (["--cnn", "--engine", "fast"], "--engine fast cannot be used with --cnn: the fast engine trains dense"),
+    (["--cnn", "--dropout", "0.2"], "--dropout cannot be used with --cnn"),
+    (["--cnn", "conv8,flatten,dense10"], "--cnn: cannot read 'conv8'"),
+    (["--cnn", "conv8k5,flatten,dense9"], "--cnn: must end with dense10"),
+    (["--cnn", "conv8k30,flatten,dense10"], "its 30 x 30 kernel is larger than its input (m, 1, 28, 28)"),
+    (["--cnn", "--iterations", "5"], "--iterations cannot be used with mini-batch training"),
+])
+def test_bad_cnn_options_exit_2_with_one_line(arguments, message):
+    done = run("train", *arguments, "--json")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nnlib.conv import (conv2d_backward, conv2d_forward, conv_output_size,
-                        maxpool_backward, maxpool_forward)
+from nnlib.conv import (col2im, conv2d_backward, conv2d_forward,
+                        conv_output_size, im2col, maxpool_backward,
+                        maxpool_forward)
 
 
 def conv_by_loops(A_prev, W, b, stride, padding):
@@ -25,6 +26,24 @@ def conv_by_loops(A_prev, W, b, stride, padding):
                               w * stride:w * stride + k]
                     Z[i, c, h, w] = np.sum(patch * W[c]) + b[c]
     return Z
+
+
+def dA_prev_by_full_convolution(dZ, A_prev, W, stride, padding):
+    """The derivation's form of dA_prev: dZ spread out by the stride (S - 1
+    zeros between its entries), padded by k - 1, convolved with the kernels
+    flipped and their channels swapped; then the padding P cut off."""
+    m, C, n_H, n_W = dZ.shape
+    k = W.shape[2]
+    spread = np.zeros((m, C, (n_H - 1) * stride + 1, (n_W - 1) * stride + 1))
+    spread[:, :, ::stride, ::stride] = dZ
+    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_prev, C, k, k)
+    dA_pad = conv_by_loops(spread, flipped, np.zeros(W.shape[1]), 1, k - 1)
+    # rows and columns that no window reached (stride leftovers) get 0
+    height, width = (n + 2 * padding for n in A_prev.shape[2:])
+    dA_pad = np.pad(dA_pad, ((0, 0), (0, 0), (0, height - dA_pad.shape[2]),
+                             (0, width - dA_pad.shape[3])))
+    return dA_pad[:, :, padding:padding + A_prev.shape[2],
+                  padding:padding + A_prev.shape[3]]
 
 
 def maxpool_by_loops(A_prev, pool, stride):
@@ -102,6 +121,76 @@ def test_conv2d_backward_matches_central_differences(case):
             numeric[index] = (up - down) / (2 * h)
         # dA_prev is the gradient of m times the mean (no 1/m), as for dense
         np.testing.assert_allclose(grad, scale * numeric, rtol=1e-6, atol=1e-7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases)
+def test_dA_prev_is_the_full_convolution_with_the_flipped_kernels(case):
+    A_prev, W, b, stride, padding = make_case(case)
+    rng = np.random.default_rng(case[-1] + 2)
+    dZ = rng.standard_normal(conv2d_forward(A_prev, W, b, stride,
+                                            padding).shape)
+    dA_prev, _, _ = conv2d_backward(dZ, A_prev, W, stride, padding)
+    np.testing.assert_allclose(
+        dA_prev, dA_prev_by_full_convolution(dZ, A_prev, W, stride, padding),
+        rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases)
+def test_col2im_is_the_transpose_of_im2col(case):
+    """<im2col(A), D> = <A, col2im(D)> for all A, D: col2im adds back."""
+    A_prev, W, _, stride, padding = make_case(case)
+    k = W.shape[2]
+    cols = im2col(A_prev, k, stride, padding)
+    D = np.random.default_rng(case[-1]).standard_normal(cols.shape)
+    np.testing.assert_allclose(
+        np.sum(cols * D),
+        np.sum(A_prev * col2im(D, A_prev.shape, k, stride, padding)),
+        rtol=1e-12)
+
+
+def test_im2col_rows_are_kernel_entries_and_columns_are_windows():
+    """Row (c', p, q), column (h, w, i): A_pad[i, c', hS + p, wS + q]."""
+    rng = np.random.default_rng(3)
+    A_prev = rng.standard_normal((2, 3, 5, 6))
+    k, S, P = 3, 2, 1
+    cols = im2col(A_prev, k, S, P)
+    A_pad = np.pad(A_prev, ((0, 0), (0, 0), (P, P), (P, P)))
+    n_H, n_W = conv_output_size(5, k, S, P), conv_output_size(6, k, S, P)
+    assert cols.shape == (3 * k * k, n_H * n_W * 2)
+    for (c, p, q), row in zip(np.ndindex(3, k, k), cols):
+        for (h, w, i), value in zip(np.ndindex(n_H, n_W, 2), row):
+            assert value == A_pad[i, c, h * S + p, w * S + q]
+
+
+def test_the_first_layer_can_skip_dA_prev():
+    A_prev, W, b, stride, padding = make_case((3, 2, 4, 3, 1, 1, 6, 7, 5))
+    dZ = conv2d_forward(A_prev, W, b, stride, padding)
+    dA_prev, dW, db = conv2d_backward(dZ, A_prev, W, stride, padding)
+    skipped = conv2d_backward(dZ, A_prev, W, stride, padding,
+                              need_dA_prev=False)
+    assert skipped[0] is None and dA_prev is not None
+    np.testing.assert_array_equal(skipped[1], dW)
+    np.testing.assert_array_equal(skipped[2], db)
+
+
+def test_results_do_not_depend_on_the_memory_order_of_the_inputs():
+    """The functions return views whose examples are last in memory; a
+    C-ordered copy of the same values gives the same numbers."""
+    rng = np.random.default_rng(4)
+    A_prev = rng.standard_normal((3, 2, 8, 8))
+    W, b = rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+    Z = conv2d_forward(A_prev, W, b, 1, 1)
+    assert Z.shape == (3, 4, 8, 8) and not Z.flags.c_contiguous
+    P = maxpool_forward(Z)
+    np.testing.assert_array_equal(P, maxpool_forward(Z.copy()))
+    dP = rng.standard_normal(P.shape)
+    np.testing.assert_array_equal(maxpool_backward(dP, Z),
+                                  maxpool_backward(dP.copy(), Z.copy()))
+    for mine, plain in zip(conv2d_backward(Z, A_prev, W, 1, 1),
+                           conv2d_backward(Z.copy(), A_prev, W, 1, 1)):
+        np.testing.assert_allclose(mine, plain, rtol=1e-13, atol=1e-13)
 
 
 @settings(max_examples=60, deadline=None)

@@ -175,3 +175,42 @@ def test_zip_bomb_is_refused_before_inflating_when_layer_dims_are_given(zip_bomb
     assert str(error) == (f"{zip_bomb} holds a network with layers [4096, 4096], "
                           "expected [784, 10, 10]")
     assert peak < 2**20 and seconds < 1
+
+
+# --- a convolutional network's parameters ------------------------------------------------
+
+def test_save_and_load_round_trip_of_a_cnn(tmp_path):
+    from nnlib import cnn
+    params = cnn.init_params(cnn.LENET, seed=2)
+    save_params(tmp_path / "lenet.npz", params)
+    loaded = load_params(tmp_path / "lenet.npz", cnn.LENET)
+    assert set(loaded) == set(params)
+    for key in params:
+        np.testing.assert_array_equal(loaded[key], params[key])
+        assert loaded[key].dtype == np.float32
+    # the loaded network predicts as the saved one
+    X = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(cnn.predict(X, loaded, cnn.LENET), cnn.predict(X, params, cnn.LENET))
+
+
+def test_a_cnn_loads_only_with_its_layers(tmp_path):
+    from nnlib import cnn
+    save_params(tmp_path / "lenet.npz", cnn.init_params(cnn.LENET))
+    with pytest.raises(ValueError, match=r"holds a convolutional network \(W1 has shape \(8, 1, 5, 5\)\): "
+                                         r"load it with its layers"):
+        load_params(tmp_path / "lenet.npz")
+    other = cnn.parse_layers("conv6k5p2,relu,pool2,conv16k5p2,relu,pool2,flatten,dense10")
+    with pytest.raises(ValueError, match=r"does not hold the parameters of these layers: W1 has shape "
+                                         r"\(8, 1, 5, 5\), but the layers give \(6, 1, 5, 5\)"):
+        load_params(tmp_path / "lenet.npz", other)
+    with pytest.raises(ValueError, match=r"W3 has shape \(10, 784\), but the layers give \(10, 1024\)"):
+        load_params(tmp_path / "lenet.npz", cnn.LENET, input_shape=(1, 32, 32))
+
+
+def test_save_refuses_cnn_parameters_that_do_not_fit_together(tmp_path):
+    from nnlib import cnn
+    params = cnn.init_params(cnn.LENET)
+    with pytest.raises(ValueError, match=r"b1 has shape \(8, 1\) but W1 has shape \(8, 1, 5, 5\): expected \(8,\)"):
+        save_params(tmp_path / "bad.npz", dict(params, b1=np.zeros((8, 1), np.float32)))
+    with pytest.raises(ValueError, match=r"W2 has shape \(16, 4, 5, 5\) but layer 1 has 8 outputs"):
+        save_params(tmp_path / "bad.npz", dict(params, W2=params["W2"][:, :4]))

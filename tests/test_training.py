@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from nnlib import back_prop, cross_entropy, forward_prop, init_params, one_hot, training
+from nnlib import back_prop, cnn, cross_entropy, forward_prop, init_params, one_hot, training
 from nnlib.optimizers import adam_step, scheduled_learning_rate
 from nnlib.history import check_last_update
 from nnlib.training import ENGINES, TrainingDiverged, gradient_descent, predict, train
@@ -623,3 +623,112 @@ def test_nnlib_fast_is_imported_only_when_the_fast_engine_is_asked_for():
     assert run_python(TRAIN_A_LITTLE.format(engine="")).strip() == "[]"
     imported = run_python(TRAIN_A_LITTLE.format(engine=', engine="fast"'))
     assert "'nnlib.fast'" in imported and "'nnlib.fast.workspace'" in imported
+
+
+# --- a CNN, trained by the same train ------------------------------------------------
+
+CNN = [cnn.Conv(3, 3, padding=1), cnn.ReLU(), cnn.MaxPool(2), cnn.Flatten(), cnn.Dense(2)]
+
+
+def bars(m=64, seed=0, dtype=np.float32):
+    """8 x 8 images of a vertical (label 0) or horizontal (label 1) bar, with noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, m)
+    X = rng.normal(0, 0.1, (m, 1, 8, 8))
+    where = rng.integers(1, 7, m)
+    for i in range(m):
+        if y[i]:
+            X[i, 0, where[i], 1:7] += 1
+        else:
+            X[i, 0, 1:7, where[i]] += 1
+    return X.astype(dtype), y
+
+
+def test_train_learns_a_cnn_and_keeps_the_dtype_of_the_images():
+    X, y = bars(128)
+    X_val, y_val = bars(64, seed=1)
+    params, history = train(X, y, CNN, epochs=6, batch_size=16, learning_rate=0.01,
+                            X_val=X_val, y_val=y_val, progress=False)
+    assert params["W1"].shape == (3, 1, 3, 3) and params["W1"].dtype == np.float32
+    assert history["epoch"] == list(range(1, 7))
+    assert history["val_accuracy"][-1] >= 0.9
+    assert history["loss"][-1] < history["loss"][0]
+    assert all(isinstance(v, float) for v in history["val_loss"] + history["val_accuracy"])
+    assert cnn.predict(X_val, params, CNN).shape == (64,)
+
+
+def test_train_of_a_cnn_is_a_loop_of_its_forward_prop_back_prop_and_adam_step():
+    X, y = bars(40, dtype=np.float64)
+    params, _ = train(X, y, CNN, epochs=2, batch_size=16, seed=3, progress=False)
+    reference = cnn.init_params(CNN, (1, 8, 8), seed=3, dtype=np.float64)
+    v = {key: np.zeros_like(value) for key, value in reference.items()}
+    s = {key: np.zeros_like(value) for key, value in reference.items()}
+    shuffle_rng, _ = np.random.default_rng(3).spawn(2)  # the same shuffles as a dense network's
+    t = 0
+    for epoch in range(2):
+        order = shuffle_rng.permutation(40)
+        for first in range(0, 40, 16):
+            batch, t = order[first:first + 16], t + 1
+            grads = cnn.back_prop(cnn.forward_prop(X[batch], reference, CNN), reference, CNN,
+                                  y[batch])
+            for key in reference:
+                reference[key], v[key], s[key] = adam_step(reference[key], grads[f"d{key}"], v[key],
+                                                           s[key], t)
+    for key in params:
+        np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
+
+
+def test_a_cnn_has_the_options_of_train_schedule_patience_callback_adamw():
+    X, y = bars(64)
+    X_val, y_val = bars(32, seed=1)
+    seen = []
+    params, history = train(X, y, CNN, epochs=4, batch_size=16, optimizer="adamw", weight_decay=0.1,
+                            schedule="step", patience=1, X_val=X_val, y_val=y_val, progress=False,
+                            callback=lambda epoch, *_: seen.append(epoch))
+    assert history["learning_rate"][:len(seen)] == [0.001, 0.001, 0.0001, 0.00001][:len(seen)]
+    assert seen == history["epoch"]
+    best = history["best_epoch"]
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+    assert set(params) == {"W1", "b1", "W2", "b2"}
+    _, stopped = train(X, y, CNN, epochs=5, progress=False, callback=lambda epoch, *_: epoch == 2)
+    assert stopped["epoch"] == [1, 2]
+
+
+def test_coupled_weight_decay_shrinks_a_cnns_weights():
+    X, y = bars(64)
+    plain, _ = train(X, y, CNN, epochs=3, batch_size=16, optimizer="sgd", progress=False)
+    decayed, _ = train(X, y, CNN, epochs=3, batch_size=16, optimizer="sgd", weight_decay=1.0,
+                       progress=False)
+    for key in ("W1", "W2"):
+        assert np.linalg.norm(decayed[key]) < np.linalg.norm(plain[key])
+
+
+def test_a_diverging_cnn_raises_with_its_history():
+    X, y = bars(64)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            TrainingDiverged, match="with learning_rate=1000000.0; the steps are too large") as error:
+        train(X * 1e3, y, CNN, epochs=3, optimizer="sgd", learning_rate=1e6, progress=False)
+    assert isinstance(error.value.history, dict)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"engine": "fast"}, "engine='fast' trains dense networks only; a CNN trains with engine='plain'"),
+    ({"dropout": 0.2}, "dropout=0.2: nnlib.cnn has no dropout"),
+    ({"X": np.zeros((64, 64), np.float32)}, "X must be images of shape (m, C, n_H, n_W), got (64, 64)"),
+    ({"X": np.zeros((64, 1, 8, 8), np.uint8)}, "X must hold floats"),
+    ({"y": np.full(64, 2)}, "y holds label 2, outside 0..1"),
+    ({"y": np.zeros(63, np.int64)}, "y has 63 labels but X has 64 images"),
+    ({"X_val": np.zeros((5, 1, 9, 9), np.float32), "y_val": np.zeros(5, np.int64)},
+     "X_val holds images (1, 9, 9), but the network was built for (1, 8, 8)"),
+    ({"X_val": np.zeros((5, 1, 8, 8), np.float32)}, "give both X_val and y_val"),
+    ({"patience": 2}, "patience=2 stops training when the validation loss stops falling"),
+    ({"layers": [cnn.Conv(3, 9), cnn.Flatten(), cnn.Dense(2)]}, "its 9 x 9 kernel is larger"),
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+])
+def test_train_of_a_cnn_bad_inputs(change, message):
+    X, y = bars(64)
+    arguments = {"X": X, "y": y, "layers": CNN, **change}
+    with pytest.raises(ValueError) as error:
+        train(arguments.pop("X"), arguments.pop("y"), arguments.pop("layers"), progress=False,
+              **arguments)
+    assert message in str(error.value)
