@@ -213,3 +213,47 @@ def test_screenshots_of_intro_and_a_chapter_with_math(open_page):
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000, f"screenshot {path} looks empty"
+
+
+READING_JS = """async () => {
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    await window.MathJax.startup.promise;
+  }
+  const wide = e => e.scrollWidth > e.clientWidth + 1;
+  const blocks = [...document.querySelectorAll(
+      'div.cell div.highlight pre, div.cell_output pre, div.output pre')];
+  const maths = [...document.querySelectorAll('mjx-container[display="true"]')];
+  return {
+    n_blocks: blocks.length,
+    wide_blocks: blocks.filter(wide).map(e => e.textContent.slice(0, 70)),
+    wide_maths: maths.filter(wide).map(e => e.textContent.slice(0, 70)),
+    plumbing: blocks.map(e => e.textContent)
+        .filter(t => /NBVAL|^\\s*glue\\(/m.test(t)).map(t => t.slice(0, 70)),
+  };
+}"""
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_reads_without_scrolling_or_plumbing(browser, name):
+    """At 1300 px, as issue 11 measured: no code, output or formula needs a
+    horizontal scroll bar, and no test plumbing (nbval comments, glue calls)
+    is on the page."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    context.route(re.compile(r"^(?!file:|data:|blob:|about:)"),
+                  lambda route: route.abort())
+    try:
+        page = context.new_page()
+        page.goto(page_url(name), wait_until="load")
+        report = page.evaluate(READING_JS)
+    finally:
+        context.close()
+    problems = []
+    if report["wide_blocks"]:
+        problems.append(f"{len(report['wide_blocks'])} of {report['n_blocks']}"
+                        f" code/output blocks scroll: {report['wide_blocks'][:3]}")
+    if report["wide_maths"]:
+        problems.append(f"{len(report['wide_maths'])} formulas scroll:"
+                        f" {report['wide_maths'][:3]}")
+    if report["plumbing"]:
+        problems.append(f"test plumbing on the page: {report['plumbing'][:3]}")
+    assert not problems, f"{name}.html:\n  " + "\n  ".join(problems)
