@@ -12,13 +12,17 @@ import math
 import numpy as np
 import pandas as pd
 
-from .losses import get_accuracy
 from .history import TrainingDiverged
-from .network import predict
+from .losses import cross_entropy_from_logits, get_accuracy, get_predictions
+from .network import forward_prop, predict
 from .training import gradient_descent
 
 SEEDS = (0, 1, 2)
 NUM_CLASSES = 10
+#: What :func:`plot_sweep` draws for each metric of a run: axis label, scale.
+METRICS = {"val_accuracy": ("validation accuracy (%)", 100),
+           "train_accuracy": ("training accuracy (%)", 100),
+           "val_loss": ("validation loss (cross-entropy)", 1)}
 
 
 def mean_and_spread(values):
@@ -75,8 +79,9 @@ def run(X, y, X_val, y_val, *, hidden_layers=1, units=64, train_size=None,
     ``init``) or ``nnlib.train`` (``epochs``, ``optimizer``, ...).
 
     The row holds the settings, ``seed``, ``train_accuracy`` (on the training
-    subset), ``val_accuracy``, ``seconds`` (training time) and ``diverged``; a
-    run whose loss diverged has NaN accuracies.
+    subset), ``val_accuracy``, ``val_loss`` (the mean cross-entropy on the
+    validation split), ``seconds`` (training time) and ``diverged``; a run
+    whose loss diverged has NaN accuracies and loss.
     """
     X_run, y_run = training_subset(X, y, train_size, seed)
     dims = layer_sizes(X.shape[0], hidden_layers, units)
@@ -92,10 +97,14 @@ def run(X, y, X_val, y_val, *, hidden_layers=1, units=64, train_size=None,
         seconds = (error.history["seconds"][-1]
                    if error.history.get("seconds") else math.nan)
         return {**row, "train_accuracy": math.nan, "val_accuracy": math.nan,
-                "seconds": seconds, "diverged": True}
+                "val_loss": math.nan, "seconds": seconds, "diverged": True}
+    L = len(dims) - 1
+    val = forward_prop(X_val, params)  # one pass: accuracy and loss
     return {**row,
             "train_accuracy": get_accuracy(predict(X_run, params), y_run),
-            "val_accuracy": get_accuracy(predict(X_val, params), y_val),
+            "val_accuracy": get_accuracy(get_predictions(val[f"A{L}"]),
+                                         y_val),
+            "val_loss": cross_entropy_from_logits(val[f"Z{L}"], y_val),
             "seconds": history["seconds"][-1], "diverged": False}
 
 
@@ -118,34 +127,41 @@ def sweep(X, y, X_val, y_val, name, values, *, seeds=SEEDS, **base):
 def summarize(runs, name, metric="val_accuracy"):
     """Mean and spread of ``metric`` over seeds, one row per value of ``name``.
 
-    runs: a DataFrame from :func:`sweep`. Returns a DataFrame indexed by
-    ``name`` with columns ``mean``, ``std`` (ddof=1, :func:`mean_and_spread`)
-    and ``seeds``; a value with a diverged run has a NaN mean.
+    runs: a DataFrame from :func:`sweep`; metric: one of its columns
+    (``"val_accuracy"``, ``"val_loss"``, ...). Returns a DataFrame indexed by
+    ``name``, the values in the order the sweep ran them, with columns
+    ``mean``, ``std`` (ddof=1, :func:`mean_and_spread`) and ``seeds``; a
+    value with a diverged run has a NaN mean.
     """
     table = runs.pivot(index=name, columns="seed", values=metric)
+    table = table.reindex(pd.unique(runs[name]))  # the sweep's order
     mean, std = mean_and_spread(table.to_numpy(dtype=float))
     return pd.DataFrame({"mean": mean, "std": std, "seeds": table.shape[1]},
                         index=table.index)
 
 
-def plot_sweep(summary, xlabel, title, *, log_x=False, ax=None, label=None):
-    """Mean accuracy (%) against the swept value, with error bars.
+def plot_sweep(summary, xlabel, title, *, log_x=False, ax=None, label=None,
+               metric="val_accuracy"):
+    """Mean of ``metric`` against the swept value, with error bars.
 
     The error bars are one standard deviation. summary: from
-    :func:`summarize` (accuracies as fractions). Returns the Figure.
+    :func:`summarize` of that metric (accuracies as fractions, drawn in %;
+    see ``METRICS``). The swept values may be numbers or names (an init
+    method). Returns the Figure.
     """
     # plotting only when asked: the runs need NumPy and pandas
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
+    ylabel, scale = METRICS[metric]
     x = summary.index.to_numpy()
-    ax.errorbar(x, 100 * summary["mean"], yerr=100 * summary["std"],
+    ax.errorbar(x, scale * summary["mean"], yerr=scale * summary["std"],
                 marker="o", capsize=4, label=label)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     return ax.figure

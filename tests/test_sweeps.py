@@ -62,6 +62,26 @@ def test_run_scores_on_the_validation_split(data):
     assert {"hidden_layers", "units", "learning_rate", "iterations", "seed", "seconds"} <= set(row)
 
 
+def test_run_records_the_validation_loss(data):
+    X, y, X_val, y_val = data
+    row = sweeps.run(X, y, X_val, y_val, units=16, learning_rate=0.5, iterations=50)
+    params, _ = nnlib.gradient_descent(X, y, [20, 16, 10], 0.5, 50, seed=0, progress=False)
+    Z2 = nnlib.forward_prop(X_val, params)["Z2"]
+    assert row["val_loss"] == pytest.approx(nnlib.cross_entropy_from_logits(Z2, y_val), rel=1e-6)
+    assert 0 < row["val_loss"] < np.log(10)  # better than a uniform guess
+
+
+def test_sweep_over_the_init_method_passes_it_to_the_training_loop(data):
+    X, y, X_val, y_val = data
+    runs = sweeps.sweep(X, y, X_val, y_val, "init", ["he", "xavier", "article"], seeds=(0, 1),
+                        fit=nnlib.train, epochs=2, units=8)
+    assert list(runs["init"]) == ["he", "he", "xavier", "xavier", "article", "article"]
+    params, _ = nnlib.train(X, y, [20, 8, 10], epochs=2, init="article", seed=1, progress=False)
+    article = runs[(runs["init"] == "article") & (runs["seed"] == 1)].iloc[0]
+    assert article["val_accuracy"] == nnlib.get_accuracy(nnlib.predict(X_val, params), y_val)
+    assert runs.groupby("init")["val_loss"].nunique().max() > 1  # the seeds differ
+
+
 @pytest.mark.parametrize("engine", ["plain", "fast"])
 def test_run_passes_the_engine_to_the_training_loop_and_records_it(data, engine):
     X, y, X_val, y_val = data
@@ -77,6 +97,7 @@ def test_a_diverged_run_is_recorded_with_nan_accuracies(data, engine):
     row = sweeps.run(X * np.float32(1e30), y, X_val, y_val, units=8, learning_rate=1.0, iterations=20,
                      engine=engine)
     assert row["diverged"] is True and math.isnan(row["val_accuracy"]) and row["seconds"] >= 0
+    assert math.isnan(row["val_loss"])
 
 
 def test_sweep_runs_every_value_with_every_seed(data):
@@ -114,6 +135,14 @@ def test_summarize_gives_mean_and_spread_per_value():
     assert np.allclose(summary["mean"], [0.6, 0.9]) and np.allclose(summary["std"], [0.1, 0.0])
 
 
+def test_summarize_keeps_the_order_of_the_sweep_and_any_metric():
+    runs = pd.DataFrame({"init": ["he"] * 2 + ["xavier"] * 2 + ["article"] * 2,
+                         "seed": [0, 1] * 3, "val_loss": [0.3, 0.5, 0.4, 0.4, 0.7, 0.9]})
+    summary = sweeps.summarize(runs, "init", "val_loss")
+    assert list(summary.index) == ["he", "xavier", "article"]  # not sorted by name
+    assert np.allclose(summary["mean"], [0.4, 0.4, 0.8])
+
+
 def test_plot_sweep_draws_percent_with_error_bars():
     summary = pd.DataFrame({"mean": [0.6, 0.9], "std": [0.1, 0.0], "seeds": [3, 3]},
                            index=pd.Index([0.01, 1.0], name="learning_rate"))
@@ -121,3 +150,13 @@ def test_plot_sweep_draws_percent_with_error_bars():
     ax = figure.axes[0]
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "validation accuracy (%)"
     assert np.allclose(ax.lines[0].get_ydata(), [60, 90])
+
+
+def test_plot_sweep_draws_a_loss_unscaled_against_named_values():
+    summary = pd.DataFrame({"mean": [0.4, 0.8], "std": [0.1, 0.1], "seeds": [3, 3]},
+                           index=pd.Index(["he", "article"], name="init"))
+    figure = sweeps.plot_sweep(summary, "initialisation", "loss against init", metric="val_loss")
+    ax = figure.axes[0]
+    assert ax.get_ylabel() == "validation loss (cross-entropy)"
+    assert np.allclose(ax.lines[0].get_ydata(), [0.4, 0.8])
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["he", "article"]
