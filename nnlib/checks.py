@@ -336,7 +336,15 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
     ``(layer_dims, epochs, batch_size, learning_rate, weight_decay, dropout,
     validate, patience)``, where ``validate`` says whether the validation
     loss and accuracy are recorded and ``patience`` is None or an int >= 1.
+    ``layer_dims`` may be a CNN's list of layers (nnlib.cnn), returned as a
+    list: then X and X_val are images, and ``dropout`` must be 0.
     """
+    from . import cnn  # here, not at the top: nnlib.cnn imports this module
+    if cnn.is_layer_list(layer_dims):
+        return _check_train_cnn(
+            X, y, list(layer_dims), epochs, batch_size, optimizer,
+            learning_rate, weight_decay, dropout, X_val, y_val, seed,
+            schedule, patience)
     dims = check_layer_dims(layer_dims)
     epochs, batch_size, learning_rate, weight_decay, dropout, patience = (
         check_train_settings(epochs, batch_size, optimizer, learning_rate,
@@ -350,6 +358,30 @@ def check_train(X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
                    X_val.shape[1] if validate else 0)
     check_memory(dims, X.dtype, examples)
     return (dims, epochs, batch_size, learning_rate, weight_decay, dropout,
+            validate, patience)
+
+
+def _check_train_cnn(X, y, layers, epochs, batch_size, optimizer,
+                     learning_rate, weight_decay, dropout, X_val, y_val, seed,
+                     schedule, patience):
+    """check_train for a CNN: the same settings, images that fit layers."""
+    from . import cnn
+    epochs, batch_size, learning_rate, weight_decay, dropout, patience = (
+        check_train_settings(epochs, batch_size, optimizer, learning_rate,
+                             weight_decay, dropout, seed, schedule,
+                             patience))
+    if dropout:
+        raise ValueError(f"dropout={dropout}: nnlib.cnn has no dropout;"
+                         " train a CNN with dropout=0")
+    cnn.check_training_images(X, y, layers)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    validate = X_val is not None
+    if validate:
+        cnn.check_training_images(X_val, y_val, layers, "X_val",
+                                  X.shape[1:])
+    check_patience(patience, validate)
+    return (layers, epochs, batch_size, learning_rate, weight_decay, dropout,
             validate, patience)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import relu, relu_backward, softmax
-from .checks import check_labels, check_positive_int
+from .checks import all_finite, check_labels, check_positive_int
 from .conv import (conv2d_backward, conv2d_forward, conv_output_size,
                    maxpool_backward, maxpool_forward)
 from .gradcheck import numerical_gradient, relative_error
@@ -346,6 +346,23 @@ def check_images(X, input_shape=None, name="X"):
     return X
 
 
+def check_training_images(X, y, layers, name="X", input_shape=None):
+    """Images X: (m, C, n_H, n_W) and labels y: (m,) to train ``layers``
+    on (of ``input_shape`` when given): finite floats, labels 0..n_L - 1.
+    ValueError names the problem; returns the rows of layer_shapes."""
+    check_images(X, input_shape, name=name)
+    rows = layer_shapes(layers, X.shape[1:])
+    if not all_finite(X):
+        raise ValueError(f"{name} holds NaN or infinite values; training on"
+                         " them gives NaN: fix or drop those images")
+    y_name = "y" if name == "X" else f"y{name[1:]}"
+    check_labels(y, num_classes=rows[-1]["shape"][0], name=y_name)
+    if len(y) != len(X):
+        raise ValueError(f"{y_name} has {len(y)} labels but {name} has"
+                         f" {len(X)} images")
+    return rows
+
+
 def forward_prop(X, params, layers):
     """The forward pass of a CNN, one layer after the other.
 
@@ -442,6 +459,39 @@ def evaluate(X, y, params, layers, batch_size=1000):
         correct += np.count_nonzero(
             get_predictions(activations[f"A{L}"]) == y_t)
     return loss_sum / len(y), float(correct / len(y))
+
+
+class Network:
+    """A CNN as ``nnlib.train`` trains it: this module's functions on its
+    layers, called as train calls the dense network's (the functions of
+    nnlib.network, gathered in ``nnlib.training.DenseNetwork``).
+
+    layers: a list of layers; input_shape: (C, n_H, n_W), one image.
+    """
+
+    def __init__(self, layers, input_shape):
+        self.layers, self.input_shape = layers, tuple(input_shape)
+
+    def init_params(self, seed, method, dtype):
+        """:func:`init_params` for the layers and images of this shape."""
+        return init_params(self.layers, self.input_shape, seed=seed,
+                           method=method, dtype=dtype)
+
+    def batch(self, X, batch):
+        """The images ``batch`` of X: (B, C, n_H, n_W), examples first."""
+        return X[batch]
+
+    def forward_prop(self, X, params, dropout=0.0, rng=None):
+        """:func:`forward_prop`; ``dropout`` must be 0 (train checks it)."""
+        return forward_prop(X, params, self.layers)
+
+    def back_prop(self, activations, params, y):
+        """:func:`back_prop` on the layers."""
+        return back_prop(activations, params, self.layers, y)
+
+    def scores(self, params, X, y):
+        """``(loss, accuracy)`` on images X and labels y: :func:`evaluate`."""
+        return evaluate(X, y, params, self.layers)
 
 
 def gradient_errors(params, X, y, layers, eps=1e-6):

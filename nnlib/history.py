@@ -39,14 +39,15 @@ def check_loss(loss, iteration, learning_rate, history, epoch=None):
 
 
 def check_last_update(params, X, y, iteration, learning_rate, history,
-                      epoch=None):
+                      epoch=None, scores=None):
     """Raise ``TrainingDiverged`` when the last update broke the network.
 
     The loops check each step's loss before its update; this checks, once
     after the loop, what the last update left: parameters that hold NaN or
     inf, or finite ones so large that the loss on the last step's examples
     X: (n_0, B), y: (B,) is NaN or infinite (their outputs are NaN). The
-    error carries ``history``.
+    error carries ``history``. ``scores(params, X, y) -> (loss, accuracy)``
+    computes that loss: ``validation_scores`` (a dense network) by default.
     """
     for key, value in params.items():
         if not all_finite(value):
@@ -55,8 +56,7 @@ def check_last_update(params, X, y, iteration, learning_rate, history,
                 f"{key} holds {first} after the update of "
                 f"{_step(iteration, epoch)} with {_advice(learning_rate)}",
                 history)
-    L = len(params) // 2
-    loss = cross_entropy_from_logits(forward_prop(X, params)[f"Z{L}"], y)
+    loss, _ = (scores or validation_scores)(params, X, y)
     if not math.isfinite(loss):
         raise TrainingDiverged(
             f"the loss became {loss} after the update of "

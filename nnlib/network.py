@@ -30,7 +30,7 @@ def forward_prop(X, params, dropout=0.0, rng=None):
     is ReLU in the hidden layers and softmax in the last, so each column of
     A_L sums to 1. The bias b_l: (n_l, 1) is broadcast over the m columns.
 
-    ``dropout=p > 0`` (training only, chapter "Faster training") passes each
+    ``dropout=p > 0`` (training only, chapter "Regularisation") passes each
     hidden A_l through :func:`~nnlib.regularization.dropout_forward` with
     masks drawn from ``rng``, a ``np.random.Generator``, and keeps each mask
     as f"D{l}" for :func:`back_prop`.

@@ -1,4 +1,4 @@
-"""Dropout and L2 weight decay (chapter "Faster training").
+"""Dropout and L2 weight decay (chapter "Regularisation").
 
 Inverted dropout zeroes each hidden unit of each example with probability p
 during training and scales the units it keeps by 1 / (1 - p), so that the

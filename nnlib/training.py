@@ -7,8 +7,10 @@ functions, in the order the chapters derive them: ``forward_prop``, the loss
 ``cross_entropy_from_logits``, ``back_prop``, then ``update_params`` or the
 optimiser's step.
 
-``train_cnn`` is the same mini-batch loop for the convolutional networks of
-``nnlib.cnn``; ``train`` hands it any list of layers.
+``train`` also trains the convolutional networks of ``nnlib.cnn``: the same
+loop calls the network's functions through a small object, ``DenseNetwork``
+for layer sizes (the functions of ``nnlib.network``) or ``cnn.Network`` for
+a list of layers, which take the same arguments.
 
 ``engine="fast"`` hands the whole run to ``nnlib.fast``, which computes the
 same maths on preallocated buffers and two cores (chapter "Making it fast"),
@@ -21,13 +23,10 @@ import time
 import numpy as np
 
 from . import cnn
-from .checks import (all_finite, check_choice, check_gradient_descent,
-                     check_labels, check_patience, check_train,
-                     check_train_settings)
-from .history import (TrainingDiverged, _advice, _step, check_loss,
-                      check_last_update, gradient_descent_history,
-                      minibatches, progress_bar, record, report,
-                      train_history, validation_scores)
+from .checks import check_choice, check_gradient_descent, check_train
+from .history import (TrainingDiverged, check_loss, check_last_update,
+                      gradient_descent_history, minibatches, progress_bar,
+                      record, report, train_history, validation_scores)
 from .losses import (cross_entropy_from_logits, get_accuracy,
                      get_predictions)
 from .network import back_prop, forward_prop, predict, update_params
@@ -37,13 +36,51 @@ from .regularization import l2_gradient
 
 ENGINES = ("plain", "fast")
 
-__all__ = ["ENGINES", "TrainingDiverged", "gradient_descent", "predict",
-           "train", "train_cnn"]
+__all__ = ["ENGINES", "DenseNetwork", "TrainingDiverged",
+           "gradient_descent", "predict", "train"]
 
 
-def _fast(engine):
-    """True when ``engine`` is "fast"; nnlib.fast is imported only then."""
-    return check_choice(engine, ENGINES, "engine") == "fast"
+def _fast(engine, layer_dims=None):
+    """True when ``engine`` is "fast"; nnlib.fast is imported only then.
+
+    The fast engine trains dense networks only: ValueError for a CNN.
+    """
+    fast = check_choice(engine, ENGINES, "engine") == "fast"
+    if fast and cnn.is_layer_list(layer_dims):
+        raise ValueError("engine='fast' trains dense networks only; a CNN"
+                         " trains with engine='plain'")
+    return fast
+
+
+class DenseNetwork:
+    """What ``train`` calls on a dense network of layer sizes ``layer_dims``
+    [n_0, ..., n_L]: the functions of nnlib.network, examples as columns.
+    nnlib.cnn.Network has the same methods for a CNN.
+    """
+
+    def __init__(self, layer_dims):
+        self.layer_dims = layer_dims
+
+    def init_params(self, seed, method, dtype):
+        """W1, b1, ..., WL, bL drawn by ``init_params`` of nnlib.params."""
+        return init_params(self.layer_dims, seed=seed, method=method,
+                           dtype=dtype)
+
+    def batch(self, X, batch):
+        """The columns ``batch`` of X: (n_0, B)."""
+        return X[:, batch]
+
+    def forward_prop(self, X, params, dropout, rng):
+        """The forward pass of chapter "Forward propagation", dropout p."""
+        return forward_prop(X, params, dropout, rng)
+
+    def back_prop(self, activations, params, y):
+        """The gradients of chapter "Backpropagation"."""
+        return back_prop(activations, params, y)
+
+    def scores(self, params, X, y):
+        """``(loss, accuracy)`` on X, y: ``validation_scores``."""
+        return validation_scores(params, X, y)
 
 
 def gradient_descent(X, y, layer_dims, learning_rate=0.1, iterations=1000, *,
@@ -168,19 +205,12 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
     mini-batch's loss becomes NaN or infinite (checked before each step and
     after the last).
 
-    ``layer_dims`` may also be a list of layers of ``nnlib.cnn`` (a
-    convolutional network), with images X: (m, C, n_H, n_W): then
-    :func:`train_cnn` runs, the same loop on the CNN's functions.
+    ``layer_dims`` may also be a list of layers of ``nnlib.cnn``, a
+    convolutional network, with images X: (m, C, n_H, n_W): the same loop
+    then calls the functions of ``cnn.Network`` (``dropout`` must be 0, and
+    the engine "plain").
     """
-    if cnn.is_layer_list(layer_dims):
-        return train_cnn(X, y, layer_dims, epochs=epochs,
-                         batch_size=batch_size, optimizer=optimizer,
-                         learning_rate=learning_rate,
-                         weight_decay=weight_decay, dropout=dropout,
-                         schedule=schedule, patience=patience, init=init,
-                         seed=seed, X_val=X_val, y_val=y_val,
-                         progress=progress, callback=callback, engine=engine)
-    if _fast(engine):
+    if _fast(engine, layer_dims):
         from . import fast
         return fast.train(X, y, layer_dims, epochs=epochs,
                           batch_size=batch_size, optimizer=optimizer,
@@ -193,8 +223,12 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
      validate, patience) = check_train(
         X, y, layer_dims, epochs, batch_size, optimizer, learning_rate,
         weight_decay, dropout, X_val, y_val, seed, schedule, patience)
-    L, m = len(dims) - 1, X.shape[1]
-    params = init_params(dims, seed=seed, method=init, dtype=X.dtype)
+    # net.forward_prop, net.back_prop: the dense network's functions of
+    # chapters 2 to 4 (DenseNetwork); a CNN's for a list of layers
+    net = (cnn.Network(dims, X.shape[1:]) if cnn.is_layer_list(dims)
+           else DenseNetwork(dims))
+    params = net.init_params(seed=seed, method=init, dtype=X.dtype)
+    L, m = len(params) // 2, len(y)  # L layers with weights, m examples
     # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
     keys = list(params)
     # AdamW decays the weights itself (decoupled); for the other optimisers
@@ -219,12 +253,12 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
         loss_sum = correct = 0.0
         for batch in minibatches(m, batch_size, shuffle_rng):
             # mini-batch X^{t}: (n_0, B), y^{t}: (B,)
-            X_t, y_t = X[:, batch], y[batch]
-            activations = forward_prop(X_t, params, dropout, dropout_rng)
+            X_t, y_t = net.batch(X, batch), y[batch]
+            activations = net.forward_prop(X_t, params, dropout, dropout_rng)
             loss = cross_entropy_from_logits(activations[f"Z{L}"], y_t)
             iteration += 1
             check_loss(loss, iteration, learning_rate, history, epoch=epoch)
-            grads = back_prop(activations, params, y_t)
+            grads = net.back_prop(activations, params, y_t)
             if l2:
                 for l in range(1, L + 1):
                     grads[f"dW{l}"] += l2_gradient(params[f"W{l}"], l2)
@@ -237,7 +271,7 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
                loss=loss_sum / m, train_accuracy=correct / m,
                seconds=seconds)
         if validate:
-            val_loss, val_accuracy = validation_scores(params, X_val, y_val)
+            val_loss, val_accuracy = net.scores(params, X_val, y_val)
             record(history, val_loss=val_loss, val_accuracy=val_accuracy)
         if patience and val_loss < best_loss:  # a new lowest: keep a copy
             best_loss, best_epoch = val_loss, epoch
@@ -248,138 +282,9 @@ def train(X, y, layer_dims, *, epochs=10, batch_size=128, optimizer="adam",
             bar.close()  # patience epochs without a new lowest: stop early
             break
     check_last_update(params, X_t, y_t, iteration, learning_rate, history,
-                      epoch=epoch)
+                      epoch=epoch, scores=net.scores)
     if patience:  # early stopping returns the best epoch's parameters
         history["best_epoch"] = best_epoch
         return best_params, history
     return params, history
 
-
-def train_cnn(X, y, layers, *, epochs=10, batch_size=128, optimizer="adam",
-              learning_rate=None, weight_decay=0.0, dropout=0.0,
-              schedule=None, patience=None, init="he", seed=0, X_val=None,
-              y_val=None, progress=True, callback=None, engine="plain"):
-    """Mini-batch training of a CNN: :func:`train`'s loop on nnlib.cnn.
-
-    X: (m, C, n_H, n_W) images, float32 or float64 (the parameters take
-    X's dtype); y: (m,) integer labels; layers: a list of nnlib.cnn layers
-    ending with Dense(n_classes), such as ``nnlib.cnn.LENET``. Each
-    mini-batch X[batch]: (B, C, n_H, n_W) takes ``cnn.forward_prop``, the
-    loss ``cross_entropy_from_logits``, ``cnn.back_prop`` and one step of
-    the optimiser on W1, b1, ... (convolution kernels and dense weights
-    alike); every other argument, the history and the errors are
-    :func:`train`'s, with the same shuffles for a seed. The validation loss
-    and accuracy come from ``cnn.evaluate`` (1,000 images at a time).
-
-    Not for CNNs (ValueError): ``dropout`` > 0, and ``engine="fast"``, which
-    trains dense networks only.
-    """
-    if check_choice(engine, ENGINES, "engine") == "fast":
-        raise ValueError("engine='fast' trains dense networks only; a CNN"
-                         " trains with engine='plain'")
-    epochs, batch_size, learning_rate, weight_decay, dropout, patience = (
-        check_train_settings(epochs, batch_size, optimizer, learning_rate,
-                             weight_decay, dropout, seed, schedule,
-                             patience))
-    if dropout:
-        raise ValueError(f"dropout={dropout}: nnlib.cnn has no dropout;"
-                         " train a CNN with dropout=0")
-    rows = _check_cnn_data(X, y, layers, "X")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("give both X_val and y_val, or neither")
-    validate = X_val is not None
-    if validate:
-        _check_cnn_data(X_val, y_val, layers, "X_val", X.shape[1:])
-    check_patience(patience, validate)
-    L, m = rows[-1]["l"], X.shape[0]
-    params = cnn.init_params(layers, X.shape[1:], seed=seed, method=init,
-                             dtype=X.dtype)
-    # W1, b1, W2, b2, ...: the optimiser's arrays, updated in place
-    keys = list(params)
-    opt = make_optimizer(optimizer, [params[key] for key in keys],
-                         learning_rate, weight_decay,
-                         decayed=[key.startswith("W") for key in keys])
-    l2 = 0.0 if optimizer == "adamw" else weight_decay
-    shuffle_rng, _ = np.random.default_rng(seed).spawn(2)  # as train's
-    history = train_history(validate)
-    seconds, iteration = 0.0, 0
-    best_loss, best_epoch = math.inf, 0
-    best_params = {key: value.copy() for key, value in params.items()}
-    bar = progress_bar(epochs, f"{optimizer}, CNN, {m} images", "epoch",
-                       progress)
-    for epoch in bar:
-        start = time.perf_counter()
-        opt.learning_rate = scheduled_learning_rate(
-            schedule, learning_rate, epoch - 1, epochs)
-        loss_sum = correct = 0.0
-        for batch in minibatches(m, batch_size, shuffle_rng):
-            # mini-batch X^{t}: (B, C, n_H, n_W), y^{t}: (B,)
-            X_t, y_t = X[batch], y[batch]
-            activations = cnn.forward_prop(X_t, params, layers)
-            loss = cross_entropy_from_logits(activations[f"Z{L}"], y_t)
-            iteration += 1
-            check_loss(loss, iteration, learning_rate, history, epoch=epoch)
-            grads = cnn.back_prop(activations, params, layers, y_t)
-            if l2:
-                for l in range(1, L + 1):
-                    grads[f"dW{l}"] += l2_gradient(params[f"W{l}"], l2)
-            opt.step([grads[f"d{key}"] for key in keys])
-            loss_sum += loss * len(batch)
-            correct += int(np.count_nonzero(
-                get_predictions(activations[f"A{L}"]) == y_t))
-        seconds += time.perf_counter() - start
-        record(history, epoch=epoch, learning_rate=opt.learning_rate,
-               loss=loss_sum / m, train_accuracy=correct / m,
-               seconds=seconds)
-        if validate:
-            val_loss, val_accuracy = cnn.evaluate(X_val, y_val, params,
-                                                  layers)
-            record(history, val_loss=val_loss, val_accuracy=val_accuracy)
-        if patience and val_loss < best_loss:  # a new lowest: keep a copy
-            best_loss, best_epoch = val_loss, epoch
-            best_params = {key: value.copy() for key, value in params.items()}
-        if report(bar, loss_sum / m, callback, epoch, params, history):
-            break
-        if patience and epoch - best_epoch >= patience:
-            bar.close()  # patience epochs without a new lowest: stop early
-            break
-    _check_last_cnn_update(params, layers, X_t, y_t, iteration,
-                           learning_rate, history, epoch)
-    if patience:  # early stopping returns the best epoch's parameters
-        history["best_epoch"] = best_epoch
-        return best_params, history
-    return params, history
-
-
-def _check_cnn_data(X, y, layers, name, input_shape=None):
-    """Images X, labels y and layers that fit; the rows of layer_shapes."""
-    cnn.check_images(X, input_shape, name=name)
-    rows = cnn.layer_shapes(layers, X.shape[1:])
-    if not all_finite(X):
-        raise ValueError(f"{name} holds NaN or infinite values; training on"
-                         " them gives NaN: fix or drop those images")
-    y_name = "y" if name == "X" else f"y{name[1:]}"
-    check_labels(y, num_classes=rows[-1]["shape"][0], name=y_name)
-    if len(y) != len(X):
-        raise ValueError(f"{y_name} has {len(y)} labels but {name} has"
-                         f" {len(X)} images")
-    return rows
-
-
-def _check_last_cnn_update(params, layers, X, y, iteration, learning_rate,
-                           history, epoch):
-    """history.check_last_update for a CNN: TrainingDiverged when the last
-    step left parameters, or a loss on its mini-batch, not finite."""
-    for key, value in params.items():
-        if not all_finite(value):
-            first = value[~np.isfinite(value)][0]
-            raise TrainingDiverged(
-                f"{key} holds {first} after the update of "
-                f"{_step(iteration, epoch)} with {_advice(learning_rate)}",
-                history)
-    loss, _ = cnn.evaluate(X, y, params, layers)
-    if not math.isfinite(loss):
-        raise TrainingDiverged(
-            f"the loss became {loss} after the update of "
-            f"{_step(iteration, epoch)} with {_advice(learning_rate)}",
-            history)

@@ -204,3 +204,40 @@ def test_is_layer_list_tells_a_cnn_from_layer_sizes():
     assert cnn.is_layer_list(cnn.LENET)
     assert not cnn.is_layer_list([784, 10, 10])
     assert not cnn.is_layer_list("conv8k5")
+
+
+def test_train_on_a_cnn_gives_the_numbers_it_gave_before_the_loop_was_shared():
+    """A short recorded run (momentum, coupled L2, cosine schedule, X_val):
+    train's loop on a CNN must keep giving these numbers (float64; the
+    digits past 1e-10 depend on the BLAS kernel)."""
+    from nnlib import train
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((30, 2, 7, 8)), rng.integers(0, 3, 30)
+    X_val, y_val = rng.standard_normal((10, 2, 7, 8)), rng.integers(0, 3, 10)
+    params, history = train(X, y, SMALL, epochs=3, batch_size=8,
+                            optimizer="momentum", learning_rate=0.05,
+                            weight_decay=0.01, schedule="cosine", seed=4,
+                            X_val=X_val, y_val=y_val, progress=False)
+    recorded = {
+        "loss": [1.1108360861705355, 0.9173542333187581, 0.8971293669348106],
+        "train_accuracy": [13 / 30, 17 / 30, 17 / 30],
+        "val_loss": [1.691931136272315, 1.8646947394379005,
+                     1.915719878466179],
+        "val_accuracy": [0.0, 0.1, 0.2],
+        "learning_rate": [0.05, 0.0375, 0.0125]}
+    for key, values in recorded.items():
+        np.testing.assert_allclose(history[key], values, rtol=1e-10)
+    # each array's sum and sum of magnitudes
+    sums = {"W1": (-1.859180338352502, 14.426540735602895),
+            "b1": (0.004200000302530346, 0.03309130481651411),
+            "W2": (-0.6648286925430131, 15.80986606349845),
+            "b2": (-0.01181065118867333, 0.019530775842493752),
+            "W3": (5.690583758498215, 27.631392358234237),
+            "b3": (-0.008326982463801556, 0.041413823659018176),
+            "W4": (-0.5314858556490198, 5.94581868815581),
+            "b4": (0.0, 0.020431165673094467)}
+    assert set(params) == set(sums)
+    for key, (total, magnitude) in sums.items():
+        np.testing.assert_allclose(
+            [params[key].sum(), np.abs(params[key]).sum()],
+            [total, magnitude], rtol=1e-10, atol=1e-15)

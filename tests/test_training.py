@@ -255,22 +255,34 @@ def test_train_keeps_the_dtype_of_x(engine, dtype):
     assert all(isinstance(v, float) for v in history["loss"] + history["train_accuracy"])
 
 
+def adam_by_hand(reference, m, batch_size, seed, gradients, learning_rate=0.001, decay=0.0):
+    """Two epochs of Adam written out on ``reference``, over the shuffles of the seed's first
+    child; ``gradients(batch, reference)`` gives a mini-batch's grads. With ``decay`` λ, AdamW:
+    W <- (1 - α λ) W before each step, the biases not decayed."""
+    v = {key: np.zeros_like(value) for key, value in reference.items()}
+    s = {key: np.zeros_like(value) for key, value in reference.items()}
+    shuffle_rng, _ = np.random.default_rng(seed).spawn(2)  # the seed's first child shuffles
+    t = 0
+    for epoch in range(2):
+        order = shuffle_rng.permutation(m)
+        for first in range(0, m, batch_size):
+            batch, t = order[first:first + batch_size], t + 1
+            grads = gradients(batch, reference)
+            for key in reference:
+                decayed = (1 - learning_rate * decay) * reference[key] if key.startswith("W") \
+                    else reference[key]
+                reference[key], v[key], s[key] = adam_step(decayed, grads[f"d{key}"], v[key], s[key], t,
+                                                           learning_rate=learning_rate)
+    return reference
+
+
 def test_train_matches_a_loop_of_forward_prop_back_prop_and_adam_step(engine):
     X, y = blobs(50, dtype=np.float64)
     params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adam", seed=3, progress=False,
                       engine=engine)
-    reference = init_params(LAYERS, seed=3, dtype=np.float64)
-    v = {key: np.zeros_like(value) for key, value in reference.items()}
-    s = {key: np.zeros_like(value) for key, value in reference.items()}
-    shuffle_rng, _ = np.random.default_rng(3).spawn(2)  # the seed's first child shuffles
-    t = 0
-    for epoch in range(2):
-        order = shuffle_rng.permutation(50)
-        for first in range(0, 50, 8):
-            batch, t = order[first:first + 8], t + 1
-            grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
-            for key in reference:
-                reference[key], v[key], s[key] = adam_step(reference[key], grads[f"d{key}"], v[key], s[key], t)
+    reference = adam_by_hand(init_params(LAYERS, seed=3, dtype=np.float64), 50, 8, seed=3,
+                             gradients=lambda batch, reference: back_prop(
+                                 forward_prop(X[:, batch], reference), reference, y[batch]))
     for key in params:
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
 
@@ -351,20 +363,10 @@ def test_train_with_adamw_matches_a_loop_of_decay_then_adam_step_on_the_weights_
     alpha, lam = 0.01, 0.5
     params, _ = train(X, y, LAYERS, epochs=2, batch_size=8, optimizer="adamw", learning_rate=alpha,
                       weight_decay=lam, seed=3, progress=False, engine=engine)
-    reference = init_params(LAYERS, seed=3, dtype=np.float64)
-    v = {key: np.zeros_like(value) for key, value in reference.items()}
-    s = {key: np.zeros_like(value) for key, value in reference.items()}
-    shuffle_rng, _ = np.random.default_rng(3).spawn(2)
-    t = 0
-    for epoch in range(2):
-        order = shuffle_rng.permutation(50)
-        for first in range(0, 50, 8):
-            batch, t = order[first:first + 8], t + 1
-            grads = back_prop(forward_prop(X[:, batch], reference), reference, y[batch])
-            for key in reference:
-                decayed = (1 - alpha * lam) * reference[key] if key.startswith("W") else reference[key]
-                reference[key], v[key], s[key] = adam_step(decayed, grads[f"d{key}"], v[key], s[key], t,
-                                                           learning_rate=alpha)
+    reference = adam_by_hand(init_params(LAYERS, seed=3, dtype=np.float64), 50, 8, seed=3,
+                             gradients=lambda batch, reference: back_prop(
+                                 forward_prop(X[:, batch], reference), reference, y[batch]),
+                             learning_rate=alpha, decay=lam)
     for key in params:
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
 
@@ -660,20 +662,11 @@ def test_train_learns_a_cnn_and_keeps_the_dtype_of_the_images():
 def test_train_of_a_cnn_is_a_loop_of_its_forward_prop_back_prop_and_adam_step():
     X, y = bars(40, dtype=np.float64)
     params, _ = train(X, y, CNN, epochs=2, batch_size=16, seed=3, progress=False)
-    reference = cnn.init_params(CNN, (1, 8, 8), seed=3, dtype=np.float64)
-    v = {key: np.zeros_like(value) for key, value in reference.items()}
-    s = {key: np.zeros_like(value) for key, value in reference.items()}
-    shuffle_rng, _ = np.random.default_rng(3).spawn(2)  # the same shuffles as a dense network's
-    t = 0
-    for epoch in range(2):
-        order = shuffle_rng.permutation(40)
-        for first in range(0, 40, 16):
-            batch, t = order[first:first + 16], t + 1
-            grads = cnn.back_prop(cnn.forward_prop(X[batch], reference, CNN), reference, CNN,
-                                  y[batch])
-            for key in reference:
-                reference[key], v[key], s[key] = adam_step(reference[key], grads[f"d{key}"], v[key],
-                                                           s[key], t)
+    # the same shuffles as a dense network's; images X[batch], examples first
+    reference = adam_by_hand(cnn.init_params(CNN, (1, 8, 8), seed=3, dtype=np.float64), 40, 16,
+                             seed=3, gradients=lambda batch, reference: cnn.back_prop(
+                                 cnn.forward_prop(X[batch], reference, CNN), reference, CNN,
+                                 y[batch]))
     for key in params:
         np.testing.assert_allclose(params[key], reference[key], rtol=1e-12, atol=1e-14)
 
@@ -724,6 +717,9 @@ def test_a_diverging_cnn_raises_with_its_history():
     ({"patience": 2}, "patience=2 stops training when the validation loss stops falling"),
     ({"layers": [cnn.Conv(3, 9), cnn.Flatten(), cnn.Dense(2)]}, "its 9 x 9 kernel is larger"),
     ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"X": np.full((64, 1, 8, 8), np.nan, np.float32)}, "X holds NaN or infinite values"),
+    ({"y_val": np.zeros(4, np.int64), "X_val": np.zeros((5, 1, 8, 8), np.float32)},
+     "y_val has 4 labels but X_val has 5 images"),
 ])
 def test_train_of_a_cnn_bad_inputs(change, message):
     X, y = bars(64)
@@ -732,3 +728,34 @@ def test_train_of_a_cnn_bad_inputs(change, message):
         train(arguments.pop("X"), arguments.pop("y"), arguments.pop("layers"), progress=False,
               **arguments)
     assert message in str(error.value)
+
+
+def test_train_calls_the_same_methods_on_a_dense_network_and_a_cnn():
+    """One loop trains both: the two network objects offer the same methods, and
+    DenseNetwork's are nnlib.network's functions (through nnlib.training's names)."""
+    import inspect
+    names = {"init_params", "batch", "forward_prop", "back_prop", "scores"}
+    for kind in (training.DenseNetwork, cnn.Network):
+        methods = {name for name, _ in inspect.getmembers(kind, inspect.isfunction)}
+        assert methods - {"__init__"} == names
+        for name in names - {"init_params"}:
+            parameters = list(inspect.signature(getattr(kind, name)).parameters)
+            assert parameters == list(inspect.signature(getattr(training.DenseNetwork, name)).parameters)
+    X, y = blobs(20)
+    dense = training.DenseNetwork(LAYERS)
+    params = dense.init_params(seed=1, method="he", dtype=X.dtype)
+    assert all(np.array_equal(params[key], value)
+               for key, value in init_params(LAYERS, seed=1, dtype=X.dtype).items())
+    activations = dense.forward_prop(dense.batch(X, np.arange(5)), params, 0.0, None)
+    assert activations["A0"].shape == (X.shape[0], 5)
+
+
+def test_the_last_update_of_a_cnn_is_checked_with_its_own_forward_pass():
+    X, y = bars(8)
+    net = cnn.Network(CNN, (1, 8, 8))
+    params = net.init_params(seed=0, method="he", dtype=np.float32)
+    check_last_update(params, X, y, 1, 0.1, {}, scores=net.scores)
+    params["W2"] *= np.float32(1e38)  # finite, but the logits overflow to inf
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            TrainingDiverged, match="the loss became nan after the update of iteration 4 \\(epoch 2\\)"):
+        check_last_update(params, X * 1e3, y, 4, 0.1, {}, epoch=2, scores=net.scores)
