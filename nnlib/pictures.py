@@ -457,7 +457,7 @@ def optimizer_paths(gradient, start, optimizers, steps=50):
 
 
 def trajectories(loss, paths, extent=None, levels=20, title=None,
-                 labels=("$w_0$", "$w_1$"), minimum=None,
+                 labels=None, minimum=None,
                  minimum_label="minimum", resolution=60):
     """Contours of a 2-D loss with the path of each optimiser drawn on.
 
@@ -468,7 +468,8 @@ def trajectories(loss, paths, extent=None, levels=20, title=None,
     by default the paths' finite points with a margin. levels: a number
     of contour levels, log-spaced when the loss spans more than a factor
     50 on the grid (a bowl whose minimum is 0), else evenly spaced; or
-    the levels themselves. labels: the axes' names; minimum: a point
+    the levels themselves. labels: the axes' names (w_0 and w_1 when
+    None); minimum: a point
     (2,) marked with a star, named ``minimum_label`` in the legend (such
     as "trained weights" on a slice of a network). The loss is evaluated
     on a grid of resolution x resolution points. Both axes have the same
@@ -514,8 +515,9 @@ def trajectories(loss, paths, extent=None, levels=20, title=None,
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal")
-    ax.set_xlabel(labels[0])
-    ax.set_ylabel(labels[1])
+    x_label, y_label = labels or ("$w_0$", "$w_1$")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
     ax.set_title(title or "Paths on the loss surface (circle: start, "
                  "square: end)", fontsize=11)
     # half an inch under the axes, where it hides no path
