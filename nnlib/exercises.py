@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from .activations import relu, relu_backward, softmax
+from .conv import conv2d_forward, conv_output_size, maxpool_backward, maxpool_forward
 from .data import scale_pixels
 from .gradcheck import loss_of, numerical_gradient
 from .images import CENTRE, center_digit, center_of_mass
@@ -32,7 +33,8 @@ __all__ = [
     "check_one_hot", "check_cross_entropy", "check_relu_backward", "check_linear_backward",
     "check_numerical_gradient", "check_update_params", "check_confusion_matrix", "check_adam_step",
     "check_center_digit", "check_mean_and_spread", "check_bias_gradient", "check_forward_prop",
-    "check_back_prop", "check_training_loop",
+    "check_back_prop", "check_training_loop", "check_conv_output_size", "check_conv_forward_one",
+    "check_conv2d_forward", "check_maxpool_backward",
 ]
 
 
@@ -1226,3 +1228,187 @@ def check_bias_gradient(fn):
                       "db[k, 0] is the mean of row k of dZ", _db_shape_hint(dZ.shape[0]))
     return _passed("the book's db", [dZ.shape for dZ in cases], [np.float32, np.float64],
                    "a last layer's dZ = A - Y included")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 10a: convolutions
+
+@_checker
+def check_conv_output_size(fn):
+    """fn(n, k, stride, padding) -> n_out = floor((n + 2P - k) / S) + 1, an int.
+
+    The number of positions of a k-wide window on n pixels padded by P on each side, moved S
+    pixels at a time (the book's eq-conv-size, ``nnlib.conv.conv_output_size``).
+    """
+    # (n, k, S, P): strides that do not divide n + 2P - k catch a missing floor
+    cases = [(28, 5, 1, 2), (28, 5, 1, 0), (5, 3, 1, 0), (7, 3, 2, 0), (28, 2, 2, 0),
+             (6, 3, 2, 1), (14, 5, 3, 2), (1, 1, 1, 0), (3, 3, 1, 0), (10, 4, 3, 0), (28, 5, 2, 0)]
+    for n, k, stride, padding in cases:
+        on = f"n = {n}, k = {k}, stride = {stride}, padding = {padding}"
+        size = _call(fn, (n, k, stride, padding), on)
+        expected = conv_output_size(n, k, stride, padding)
+        if isinstance(size, np.integer):
+            size = int(size)
+        if isinstance(size, float) and size == int(size):
+            size = int(size)
+        if not isinstance(size, int) or isinstance(size, bool):
+            got = "None" if size is None else repr(size)
+            extra = (" (round down: // instead of /)" if isinstance(size, float) else "")
+            raise _Failure(f"returned {got} for {on}, expected the integer {expected}{extra}")
+        if size != expected:
+            ideas = [((n + padding - k) // stride + 1, "the image is padded on both sides: n + 2P"),
+                     ((n + 2 * padding - k) // stride, "count the first position too: + 1"),
+                     (n + 2 * padding - k + 1, "the window moves S pixels at a time: divide by S"),
+                     (-(-(n + 2 * padding - k) // stride) + 1,
+                      "round down: a window that would stick out of the padded image is not counted")]
+            why = next((words for value, words in ideas if value == size),
+                       "n_out = (n + 2 P - k) // S + 1")
+            raise _Failure(f"returned {size}, expected {expected}, for {on} ({why})")
+    return (f"matches the book's output size on {len(cases)} cases (strides 1 to 3, padding 0 to 2, "
+            "a window as wide as the image included)")
+
+
+def _conv_cases(rng, batched):
+    """(A_prev, W, b, stride, padding) for the convolution checkers, dtypes alternating.
+
+    A_prev: (m, C_prev, n_H, n_W) when ``batched``, else one example (C_prev, n_H, n_W);
+    n_H != n_W in some cases (catches swapped axes), C = C_prev in some (catches a transposed
+    kernel), biases never 0, strides that leave pixels out.
+    """
+    # (m, C_prev, n_H, n_W, C, k, S, P)
+    settings = [(1, 1, 5, 5, 1, 3, 1, 0), (2, 2, 6, 5, 2, 3, 1, 0), (3, 1, 7, 7, 2, 3, 1, 1),
+                (2, 3, 6, 8, 4, 2, 2, 0), (1, 2, 9, 7, 3, 3, 2, 1), (4, 1, 8, 8, 1, 5, 1, 2),
+                (2, 2, 5, 6, 3, 1, 1, 0), (3, 3, 7, 9, 2, 4, 3, 2)]
+    cases = []
+    for i, (m, C_prev, n_H, n_W, C, k, S, P) in enumerate(settings):
+        dtype = _dtype(i)
+        shape = (m, C_prev, n_H, n_W) if batched else (C_prev, n_H, n_W)
+        A_prev = rng.standard_normal(shape).astype(dtype)
+        W = rng.standard_normal((C, C_prev, k, k)).astype(dtype)
+        b = (0.5 + rng.random(C)).astype(dtype)
+        cases.append((A_prev, W, b, S, P))
+    return cases
+
+
+def _conv_check(fn, batched):
+    """The checks shared by the one-example and the batched convolution: the words after
+    the name in a passing message. The result is called Z in the messages in both cases."""
+    rng = np.random.default_rng(19 if batched else 20)
+    cases = _conv_cases(rng, batched)
+    for A_prev, W, b, stride, padding in cases:
+        name = "A_prev" if batched else "a_prev"
+        on = (f"{name}: {A_prev.shape}, W: {W.shape}, b: {b.shape} {A_prev.dtype}, "
+              f"stride = {stride}, padding = {padding}")
+        Z = _call_on_copies(fn, on, A_prev=A_prev, W=W, b=b, stride=stride, padding=padding)
+        images = A_prev if batched else A_prev[None]
+        expected = conv2d_forward(images, W, b, stride, padding)
+        expected = np.ascontiguousarray(expected if batched else expected[0])
+        flipped = conv2d_forward(images, W[:, :, ::-1, ::-1].copy(), b, stride, padding)
+        unbiased = conv2d_forward(images, W, np.zeros_like(b), stride, padding)
+        if not batched:
+            flipped, unbiased = flipped[0], unbiased[0]
+        k = W.shape[2]
+        n_H, n_W = expected.shape[-2:]
+
+        def hint(index, Z, flipped=flipped, unbiased=unbiased):
+            if _close(Z, flipped) and not _close(flipped, expected):
+                return ("that is the kernel flipped, the convolution of the maths books; CNNs "
+                        "slide the kernel as it is (a correlation): W[c, :, p, q] meets pixel "
+                        "(h S + p, w S + q)")
+            if _close(Z, unbiased):
+                return "b was not added: each output channel c gets b[c]"
+            return ("Z[c, h, w] = sum of W[c] times the k x k window of the padded image at rows "
+                    "h S .. h S + k - 1, columns w S .. w S + k - 1, plus b[c]")
+
+        def shape_hint(shape, n_H=n_H, n_W=n_W, k=k, stride=stride, padding=padding,
+                       A_prev=A_prev):
+            height, width = A_prev.shape[-2:]
+            if shape[-2:] == (height - k + 1, width - k + 1) and padding:
+                return f"pad the image with P = {padding} zeros on each side first"
+            if shape[-2:] == (height + 2 * padding - k + 1, width + 2 * padding - k + 1):
+                return f"the window moves {stride} pixels at a time: n_H = (n_H_prev + 2P - k) // S + 1"
+            return f"n_H = (n_H_prev + 2P - k) // S + 1 = {n_H}, n_W alike = {n_W}"
+        _expect_array(Z, expected, on, "Z", hint, shape_hint)
+    shapes = [A_prev.shape for A_prev, *_ in cases]
+    return _passed("nnlib.conv.conv2d_forward", shapes, [np.float32, np.float64],
+                   "strides 1 to 3, padding 0 to 2")
+
+
+@_checker
+def check_conv_forward_one(fn):
+    """fn(a_prev: (C_prev, n_H_prev, n_W_prev), W: (C, C_prev, k, k), b: (C,), stride, padding)
+    -> z: (C, n_H, n_W), the convolution of ONE example.
+
+    z[c, h, w] = sum over c', p, q of W[c, c', p, q] a_pad[c', h S + p, w S + q] + b[c], with
+    a_pad the example padded by P zeros on each side: nnlib.conv.conv2d_forward of
+    a_prev[None], first example. The kernel is not flipped (a correlation, as in every CNN
+    library). Checked on 8 random cases, float32 and float64 kept.
+    """
+    return _conv_check(fn, batched=False)
+
+
+@_checker
+def check_conv2d_forward(fn):
+    """fn(A_prev: (m, C_prev, n_H_prev, n_W_prev), W: (C, C_prev, k, k), b: (C,), stride,
+    padding) -> Z: (m, C, n_H, n_W), as ``nnlib.conv.conv2d_forward``.
+
+    The exercise asks for it without a loop over examples or pixels (im2col and one matrix
+    product, or a loop over the k x k offsets only); the checker compares the numbers.
+    """
+    return _conv_check(fn, batched=True)
+
+
+def _pool_cases(rng):
+    """(dA, A_prev, pool) for the max-pool checker: ties in every case (ReLU's zeros, repeated
+    values), odd sizes whose last row or column no window covers."""
+    settings = [(1, 1, 4, 4, 2), (2, 3, 6, 6, 2), (2, 2, 5, 7, 2), (1, 2, 6, 9, 3), (3, 1, 8, 8, 2),
+                (2, 2, 4, 6, 2), (1, 1, 6, 6, 3)]
+    cases = []
+    for i, (m, C, n_H, n_W, pool) in enumerate(settings):
+        dtype = _dtype(i)
+        A_prev = np.maximum(rng.standard_normal((m, C, n_H, n_W)), 0)  # after ReLU: zeros tie
+        A_prev[..., :pool, :pool] = 0.0  # one all-zero window: every entry a maximum
+        A_prev[..., pool:2 * pool, :pool] = np.round(A_prev[..., pool:2 * pool, :pool])
+        A_prev = A_prev.astype(dtype)
+        n_out = (n_H // pool, n_W // pool)
+        dA = rng.standard_normal((m, C) + n_out).astype(dtype)
+        cases.append((dA, A_prev, pool))
+    return cases
+
+
+@_checker
+def check_maxpool_backward(fn):
+    """fn(dA: (m, C, n_H, n_W), A_prev: (m, C, n_H_prev, n_W_prev), pool) -> dA_prev.
+
+    Windows of pool x pool, side by side (stride = pool): each window's dA goes to the FIRST
+    position of its maximum, row by row, and the rest of the window gets 0, as
+    ``nnlib.conv.maxpool_backward``. Ties are common after ReLU (a window of zeros):
+    every case has some.
+    """
+    rng = np.random.default_rng(21)
+    cases = _pool_cases(rng)
+    for dA, A_prev, pool in cases:
+        on = f"dA: {dA.shape}, A_prev: {A_prev.shape} {A_prev.dtype}, pool = {pool}"
+        dA_prev = _call_on_copies(fn, on, dA=dA, A_prev=A_prev, pool=pool)
+        expected = maxpool_backward(dA, A_prev, pool)
+        maxima = np.repeat(np.repeat(maxpool_forward(A_prev, pool), pool, axis=2), pool, axis=3)
+        n_H, n_W = maxima.shape[2:]
+        at_max = np.zeros(A_prev.shape, dtype=bool)
+        at_max[..., :n_H, :n_W] = A_prev[..., :n_H, :n_W] == maxima
+        spread = np.zeros_like(A_prev)
+        spread[..., :n_H, :n_W] = np.repeat(np.repeat(dA, pool, axis=2), pool, axis=3)
+
+        def hint(index, dA_prev, at_max=at_max, spread=spread):
+            if _close(dA_prev, np.where(at_max, spread, 0)):
+                return ("the gradient went to every maximum of a window with ties: send it to the "
+                        "first maximum only (row by row), the others get 0")
+            if _close(dA_prev, at_max.astype(dA_prev.dtype)) or _close(
+                    dA_prev, (expected != 0).astype(dA_prev.dtype)):
+                return "that is the mask of the maxima: multiply it by the window's dA"
+            i, c, h, w = index
+            return (f"pixel ({h}, {w}) lies in window ({h // pool}, {w // pool}); it gets that "
+                    "window's dA if it is the window's first maximum, else 0")
+        _expect_array(dA_prev, expected, on, "dA_prev", hint,
+                      lambda shape: "dA_prev has the shape of A_prev")
+    return _passed("nnlib.conv.maxpool_backward", [A.shape for _, A, _ in cases],
+                   [np.float32, np.float64], "windows of 2 and 3, ties in every case")

@@ -7,12 +7,15 @@ the computational graph of one layer, forward and backward
 (:func:`ill_conditioned_quadratic`) and a real slice of the MNIST loss
 through two weights (:func:`mnist_slice`), nnlib's optimisers run on them
 (:func:`optimizer_paths`) and their paths drawn on the contours
-(:func:`trajectories`). And inverted dropout on a small layer
-(:func:`inverted_dropout`).
+(:func:`trajectories`). Inverted dropout on a small layer
+(:func:`inverted_dropout`). And the convolution: one output pixel as a
+sliding dot product (:func:`conv_window`), and im2col's columns
+(:func:`im2col_columns`).
 
 Every drawing function returns a new matplotlib Figure, as in
 :mod:`nnlib.plots`. The maths comes from nnlib itself (``forward_prop``,
-``back_prop``, the optimisers, ``dropout_forward``), never from a copy.
+``back_prop``, the optimisers, ``dropout_forward``, ``conv2d_forward``,
+``im2col``), never from a copy.
 Notation of the book: W^{[l]}: (n^{[l]}, n^{[l-1]}), b^{[l]}: (n^{[l]}, 1),
 Z^{[l]} and A^{[l]}: (n^{[l]}, m), X = A^{[0]}, Ŷ = A^{[L]}.
 """
@@ -28,6 +31,7 @@ from mpl_toolkits.axes_grid1 import make_axes_locatable
 from .checks import (check_fraction, check_labels, check_layer_dims,
                      check_learning_rate, check_params, check_positive_int,
                      check_X)
+from .conv import conv2d_forward, conv_output_size, im2col
 from .losses import cross_entropy_from_logits
 from .network import back_prop, forward_prop
 from .regularization import dropout_forward
@@ -591,5 +595,184 @@ def inverted_dropout(p=0.5, shape=(6, 8), seed=0, A=None):
     fig.suptitle(f"Inverted dropout, p = {p:g}: each unit is dropped with "
                  f"probability p, the others are scaled by 1/(1-p)",
                  fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------- convolutions
+
+def _grid(ax, values, origin, colours=None, fontsize=9, fmt="{:g}"):
+    """A grid of square cells, one per entry of the 2-D ``values``, row 0
+    at the top; cell (r, c) is the unit square whose top-left corner is
+    origin + (c, -r). ``colours``: a face colour per cell, or None."""
+    x0, y0 = origin
+    rows, cols = values.shape
+    for (r, c), value in np.ndenumerate(values):
+        face = "white" if colours is None else colours[r][c]
+        ax.add_patch(plt.Rectangle((x0 + c, y0 - r - 1), 1, 1,
+                                   facecolor=face, edgecolor="0.55",
+                                   linewidth=0.8))
+        ax.text(x0 + c + 0.5, y0 - r - 0.5, fmt.format(value),
+                ha="center", va="center", fontsize=fontsize)
+
+
+def _outline(ax, xy, width, height, colour, linewidth=2.5):
+    """A thick rectangle: a window, or the cell it makes."""
+    ax.add_patch(plt.Rectangle(xy, width, height, facecolor="none",
+                               edgecolor=colour, linewidth=linewidth,
+                               zorder=4))
+
+
+def conv_window(n=5, k=3, stride=1, padding=1, position=(1, 2), seed=0):
+    """One output pixel of a convolution: the window, the kernel, the sum.
+
+    One example and one channel, with small integers a reader can add up:
+    the image a_prev: (n, n), drawn padded by P zeros on each side (grey
+    cells), the kernel W: (k, k) and the output z = conv2d_forward(...) of
+    nnlib.conv: (n_out, n_out), n_out = (n + 2P - k) // S + 1, bias 0.
+    The window of output pixel ``position`` = (h, w), the padded pixels
+    h S .. h S + k - 1 by w S .. w S + k - 1, is outlined, and so is the
+    pixel z[h, w] it gives: the sum of the window times W, entry by entry.
+    Values: integers 0..3 for the image, -1..1 for the kernel, drawn from
+    ``np.random.default_rng(seed)``.
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    stride = check_positive_int(stride, "stride")
+    padding = check_positive_int(padding, "padding", minimum=0)
+    if k > n + 2 * padding:
+        raise ValueError(f"k = {k} is larger than the padded image of "
+                         f"{n + 2 * padding} pixels (n = {n}, padding = "
+                         f"{padding})")
+    n_out = conv_output_size(n, k, stride, padding)
+    h, w = position
+    if not (0 <= h < n_out and 0 <= w < n_out):
+        raise ValueError(f"position must be (h, w) of an output pixel, with "
+                         f"0 <= h, w < n_out = {n_out}; got {position!r}")
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 4, size=(n, n)).astype(np.float64)
+    kernel = rng.integers(-1, 2, size=(k, k)).astype(np.float64)
+    z = conv2d_forward(image[None, None], kernel[None, None], np.zeros(1),
+                       stride, padding)[0, 0]
+    padded = np.pad(image, padding)
+    N = n + 2 * padding
+    grey = [["0.85" if min(r, c) < padding or max(r, c) >= n + padding
+             else "white" for c in range(N)] for r in range(N)]
+    gap = 2.5
+    x_kernel, x_out = N + gap, N + 2 * gap + k
+    width = x_out + n_out + 0.5
+    fig, ax = plt.subplots(figsize=(0.5 * width + 0.6, 0.5 * N + 2.3))
+    ax.set_xlim(-0.5, width)
+    ax.set_ylim(-N - 2.6, 1.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    _grid(ax, padded, (0, 0), grey)
+    _grid(ax, kernel, (x_kernel, 0))
+    highlight = [["white"] * n_out for _ in range(n_out)]
+    _grid(ax, z, (x_out, 0), highlight)
+    window = "C3"
+    _outline(ax, (w * stride, -h * stride - k), k, k, window)
+    _outline(ax, (x_kernel, -k), k, k, window)
+    _outline(ax, (x_out + w, -h - 1), 1, 1, window)
+    ax.text(N + gap / 2, -k / 2, r"$\odot$", ha="center", va="center",
+            fontsize=18)
+    ax.text(x_kernel + k + gap / 2, -k / 2, r"$\Sigma \rightarrow$",
+            ha="center", va="center", fontsize=14)
+    pad = f", padded by P = {padding}" if padding else ""
+    titles = [(N / 2, f"image $a$: ({n}, {n}){pad}"),
+              (x_kernel + k / 2, f"kernel $W$: ({k}, {k})"),
+              (x_out + n_out / 2, f"output $z$: ({n_out}, {n_out})")]
+    for x, title in titles:
+        ax.text(x, 0.4, title, ha="center", va="bottom", fontsize=10)
+    total = np.sum(padded[h * stride:h * stride + k,
+                          w * stride:w * stride + k] * kernel)
+    assert total == z[h, w]
+    ax.text(width / 2 - 0.25, -N - 0.7,
+            f"$z[{h}, {w}]$ = sum of the outlined window $\\odot$ $W$ = "
+            f"{total:g}; the window starts at padded row {h}S = "
+            f"{h * stride}, column {w}S = {w * stride}",
+            ha="center", va="top", fontsize=10)
+    ax.text(width / 2 - 0.25, -N - 1.5,
+            f"$n_{{out}} = \\lfloor (n + 2P - k) / S \\rfloor + 1 = "
+            f"\\lfloor ({n} + {2 * padding} - {k}) / {stride} \\rfloor + 1"
+            f" = {n_out}$; with $C_{{prev}}$ channels the window and the "
+            f"kernel are $C_{{prev}} \\times k \\times k$",
+            ha="center", va="top", fontsize=10)
+    ax.set_title(f"A convolution as a sliding dot product: k = {k}, "
+                 f"S = {stride}, P = {padding}", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def im2col_columns(n=4, k=2, stride=1, padding=0):
+    """im2col of nnlib.conv drawn: every window becomes a column.
+
+    One example and one channel; the image a: (n, n) holds the numbers
+    1..n² (row by row), so each entry of the matrix names the pixel it was
+    copied from (0: padding). The matrix is nnlib.conv.im2col itself:
+    (k k, n_out n_out), row (p, q) an offset in the window, column (h, w)
+    a window. Two windows and their columns are outlined in colour. Under
+    it: the kernel read as one row, W.reshape(1, k k), times the matrix
+    gives z as one row, (1, n_out n_out): the convolution as one matrix
+    product.
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    stride = check_positive_int(stride, "stride")
+    padding = check_positive_int(padding, "padding", minimum=0)
+    if k > n + 2 * padding:
+        raise ValueError(f"k = {k} is larger than the padded image of "
+                         f"{n + 2 * padding} pixels (n = {n}, padding = "
+                         f"{padding})")
+    n_out = conv_output_size(n, k, stride, padding)
+    image = np.arange(1, n * n + 1, dtype=np.float64).reshape(n, n)
+    cols = im2col(image[None, None], k, stride, padding)  # (k k, n_out²)
+    padded = np.pad(image, padding)
+    N = n + 2 * padding
+    n_cols = n_out * n_out
+    gap = 2.5
+    x_cols = N + gap + 1
+    width = x_cols + n_cols + 0.5
+    height = max(N, k * k)
+    fig, ax = plt.subplots(figsize=(0.48 * width + 0.6,
+                                    0.48 * height + 2.4))
+    ax.set_xlim(-0.5, width)
+    ax.set_ylim(-height - 2.6, 2.2)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    grey = [["0.85" if min(r, c) < padding or max(r, c) >= n + padding
+             else "white" for c in range(N)] for r in range(N)]
+    _grid(ax, padded, (0, 0), grey, fmt="{:g}")
+    _grid(ax, cols, (x_cols, 0), fmt="{:g}")
+    shown = [(0, 0, "C0"), (n_out - 1, n_out - 1, "C3")]
+    if n_out == 1:
+        shown = shown[:1]
+    for h, w, colour in shown:
+        _outline(ax, (w * stride + 0.06 * (colour == "C3"),
+                      -h * stride - k), k - 0.12 * (colour == "C3"), k,
+                 colour)
+        _outline(ax, (x_cols + h * n_out + w, -k * k), 1, k * k, colour)
+    ax.annotate("", xy=(x_cols - 0.3, -k * k / 2), xytext=(N + 0.3, -k * k / 2),
+                arrowprops=dict(arrowstyle="-|>", color="black"))
+    ax.text(N + (gap + 1) / 2, -k * k / 2 + 0.2, "im2col", ha="center",
+            va="bottom", fontsize=10)
+    pad = f", padded by P = {padding}" if padding else ""
+    ax.text(N / 2, 0.4, f"image $a$: ({n}, {n}){pad}", ha="center",
+            va="bottom", fontsize=10)
+    ax.text(x_cols + n_cols / 2, 0.4,
+            f"columns: ($k k$, $n_H n_W$) = ({k * k}, {n_cols})\n"
+            f"column (h, w): window (h, w); row (p, q): offset in it",
+            ha="center", va="bottom", fontsize=10, linespacing=1.4)
+    ax.text(width / 2 - 0.25, -height - 0.8,
+            f"$z$ = W.reshape(1, {k * k}) @ columns: (1, {k * k}) @ "
+            f"({k * k}, {n_cols}) = (1, {n_cols}), then reshaped to "
+            f"({n_out}, {n_out})",
+            ha="center", va="top", fontsize=10)
+    ax.text(width / 2 - 0.25, -height - 1.7,
+            f"with $C_{{prev}}$ channels: ($C_{{prev}} k k$, $n_H n_W m$) "
+            f"columns; with C kernels: (C, $C_{{prev}} k k$) @ columns",
+            ha="center", va="top", fontsize=10)
+    ax.set_title(f"im2col: each k x k window becomes one column (k = {k}, "
+                 f"S = {stride}, P = {padding})", fontsize=12)
     fig.tight_layout()
     return fig

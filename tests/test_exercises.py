@@ -17,7 +17,8 @@ CHECKERS = [
     "check_cross_entropy", "check_relu_backward", "check_linear_backward", "check_numerical_gradient",
     "check_update_params", "check_confusion_matrix", "check_adam_step", "check_center_digit",
     "check_mean_and_spread", "check_bias_gradient", "check_forward_prop", "check_back_prop",
-    "check_training_loop",
+    "check_training_loop", "check_conv_output_size", "check_conv_forward_one",
+    "check_conv2d_forward", "check_maxpool_backward",
 ]
 
 
@@ -112,6 +113,70 @@ def _solution(my_forward_prop=forward_prop, my_back_prop=back_prop,
 my_training_loop = _solution()
 
 
+# The solutions of chapter 10a's exercises, as its dropdowns show them (test_the_chapters_
+# solutions_of_the_convolution_exercises checks that the two stay the same).
+CONV_SOLUTIONS = {
+    "my_conv_output_size": """\
+def my_conv_output_size(n, k, stride, padding):
+    return (n + 2 * padding - k) // stride + 1
+""",
+    "my_conv_forward_one": """\
+def my_conv_forward_one(a_prev, W, b, stride, padding):
+    C, C_prev, k, _ = W.shape
+    P, S = padding, stride
+    a_pad = np.pad(a_prev, ((0, 0), (P, P), (P, P)))
+    n_H = (a_prev.shape[1] + 2 * P - k) // S + 1
+    n_W = (a_prev.shape[2] + 2 * P - k) // S + 1
+    z = np.zeros((C, n_H, n_W), dtype=a_prev.dtype)
+    for c in range(C):
+        for h in range(n_H):
+            for w in range(n_W):
+                window = a_pad[:, h * S:h * S + k, w * S:w * S + k]
+                z[c, h, w] = np.sum(W[c] * window) + b[c]
+    return z
+""",
+    "my_conv2d_forward": """\
+def my_conv2d_forward(A_prev, W, b, stride, padding):
+    k, P, S = W.shape[2], padding, stride
+    A_pad = np.pad(A_prev, ((0, 0), (0, 0), (P, P), (P, P)))
+    # every k x k window: (m, C_prev, n_H, n_W, k, k), a view
+    windows = np.lib.stride_tricks.sliding_window_view(
+        A_pad, (k, k), axis=(2, 3))[:, :, ::S, ::S]
+    # sum over c', p, q: (m, n_H, n_W, C)
+    Z = np.tensordot(windows, W, axes=([1, 4, 5], [1, 2, 3]))
+    return Z.transpose(0, 3, 1, 2) + b[:, None, None]
+""",
+    "my_maxpool_backward": """\
+def my_maxpool_backward(dA, A_prev, pool):
+    m, C, n_H, n_W = dA.shape
+    dA_prev = np.zeros_like(A_prev)
+    for h in range(n_H):
+        for w in range(n_W):
+            rows = slice(h * pool, (h + 1) * pool)
+            cols = slice(w * pool, (w + 1) * pool)
+            window = A_prev[:, :, rows, cols].reshape(m, C, -1)
+            first = window.argmax(axis=2)  # the first maximum
+            mask = np.zeros_like(window)
+            np.put_along_axis(mask, first[..., None], 1, axis=2)
+            mask = mask.reshape(m, C, pool, pool)
+            dA_prev[:, :, rows, cols] += mask * dA[:, :, h:h + 1, w:w + 1]
+    return dA_prev
+""",
+}
+
+
+def _conv_solution(name):
+    namespace = {"np": np}
+    exec(CONV_SOLUTIONS[name], namespace)
+    return namespace[name]
+
+
+my_conv_output_size = _conv_solution("my_conv_output_size")
+my_conv_forward_one = _conv_solution("my_conv_forward_one")
+my_conv2d_forward = _conv_solution("my_conv2d_forward")
+my_maxpool_backward = _conv_solution("my_maxpool_backward")
+
+
 SOLUTIONS = {
     "check_scale_pixels": scale_pixels,
     "check_relu": nnlib.relu,
@@ -131,6 +196,10 @@ SOLUTIONS = {
     "check_forward_prop": forward_prop,
     "check_back_prop": back_prop,
     "check_training_loop": my_training_loop,
+    "check_conv_output_size": my_conv_output_size,
+    "check_conv_forward_one": my_conv_forward_one,
+    "check_conv2d_forward": my_conv2d_forward,
+    "check_maxpool_backward": my_maxpool_backward,
 }
 
 
@@ -615,6 +684,54 @@ def training_loop_with_one_loss_too_many(X, y, layer_dims, learning_rate, iterat
     return params, losses + [nnlib.cross_entropy_from_logits(forward_prop(X, params)[f"Z{L}"], y)]
 
 
+def conv_output_size_divided(n, k, stride, padding):
+    return (n + 2 * padding - k) / stride + 1
+
+
+def conv_output_size_padded_once(n, k, stride, padding):
+    return (n + padding - k) // stride + 1
+
+
+def conv_output_size_without_one(n, k, stride, padding):
+    return (n + 2 * padding - k) // stride
+
+
+def conv_forward_one_flipped(a_prev, W, b, stride, padding):
+    return my_conv_forward_one(a_prev, W[:, :, ::-1, ::-1], b, stride, padding)
+
+
+def conv_forward_one_without_bias(a_prev, W, b, stride, padding):
+    return my_conv_forward_one(a_prev, W, np.zeros_like(b), stride, padding)
+
+
+def conv_forward_one_unpadded(a_prev, W, b, stride, padding):
+    return my_conv_forward_one(a_prev, W, b, stride, 0)
+
+
+def conv2d_forward_every_position(A_prev, W, b, stride, padding):
+    return my_conv2d_forward(A_prev, W, b, 1, padding)
+
+
+def conv2d_forward_in_float64(A_prev, W, b, stride, padding):
+    return my_conv2d_forward(A_prev.astype(np.float64), W, b, stride, padding)
+
+
+def maxpool_backward_every_maximum(dA, A_prev, pool):
+    m, C, n_H, n_W = dA.shape
+    dA_prev = np.zeros_like(A_prev)
+    for h in range(n_H):
+        for w in range(n_W):
+            rows, cols = slice(h * pool, (h + 1) * pool), slice(w * pool, (w + 1) * pool)
+            window = A_prev[:, :, rows, cols]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dA_prev[:, :, rows, cols] += mask * dA[:, :, h:h + 1, w:w + 1]
+    return dA_prev
+
+
+def maxpool_backward_mask_only(dA, A_prev, pool):
+    return (my_maxpool_backward(dA, A_prev, pool) != 0).astype(A_prev.dtype)
+
+
 MISTAKES = [
     ("check_scale_pixels", scale_pixels_float64, ["X of dtype float64, expected float32",
                                                   ".astype(np.float32)"]),
@@ -710,6 +827,21 @@ MISTAKES = [
     ("check_training_loop", training_loop_one_step_short, ["W1[0, 0] = ", "before the last step"]),
     ("check_training_loop", training_loop_returns_the_history, ["losses as a dict", "history['loss']"]),
     ("check_training_loop", training_loop_with_one_loss_too_many, ["returned 5 losses", "expected 4"]),
+    ("check_conv_output_size", conv_output_size_divided, ["returned 3.5 for n = 6", "round down"]),
+    ("check_conv_output_size", conv_output_size_padded_once, ["returned 26, expected 28",
+                                                              "padded on both sides"]),
+    ("check_conv_output_size", conv_output_size_without_one, ["returned 27, expected 28", "+ 1"]),
+    ("check_conv_forward_one", conv_forward_one_flipped, ["Z[0, 0, 0] = ", "the kernel flipped"]),
+    ("check_conv_forward_one", conv_forward_one_without_bias, ["Z[0, 0, 0] = ", "b was not added"]),
+    ("check_conv_forward_one", conv_forward_one_unpadded, ["Z of shape (2, 5, 5), expected (2, 7, 7)",
+                                                           "pad the image with P = 1 zeros"]),
+    ("check_conv2d_forward", conv2d_forward_every_position, [
+        "Z of shape (2, 4, 5, 7), expected (2, 4, 3, 4)", "moves 2 pixels at a time"]),
+    ("check_conv2d_forward", conv2d_forward_in_float64, ["dtype float64, expected float32"]),
+    ("check_maxpool_backward", maxpool_backward_every_maximum, ["dA_prev[0, 0, 0, 1] = ",
+                                                                "first maximum only"]),
+    ("check_maxpool_backward", maxpool_backward_mask_only, ["dA_prev[0, 0, 0, 0] = ",
+                                                            "multiply it by the window's dA"]),
 ]
 
 
@@ -867,3 +999,19 @@ def test_a_naive_softmax_is_checked_without_printing_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not exercises.check_softmax(article.softmax)
+
+
+def test_the_chapters_solutions_of_the_convolution_exercises_are_the_ones_tested_here():
+    """Chapter 10a's dropdowns show CONV_SOLUTIONS, which pass the checkers above."""
+    chapter = json.loads((Path(__file__).parents[1] / "book" / "10a_convolutions.ipynb").read_text())
+    text = "".join("".join(cell["source"]) for cell in chapter["cells"])
+    for solution in CONV_SOLUTIONS.values():
+        assert "```python\n" + solution + "```" in text
+
+
+def test_the_batched_convolution_of_nnlib_passes_both_convolution_checkers():
+    assert exercises.check_conv2d_forward(nnlib.conv.conv2d_forward)
+
+    def one(a_prev, W, b, stride, padding):
+        return nnlib.conv.conv2d_forward(a_prev[None], W, b, stride, padding)[0]
+    assert exercises.check_conv_forward_one(one)

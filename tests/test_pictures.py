@@ -413,3 +413,73 @@ def test_inverted_dropout_refuses_bad_inputs_naming_them():
         pictures.inverted_dropout(p=1)
     with pytest.raises(ValueError, match=r"shape .* \(6, 0\)"):
         pictures.inverted_dropout(shape=(6, 0))
+
+
+# ------------------------------------------------------------ convolutions
+
+def test_conv_window_draws_the_output_of_nnlibs_convolution():
+    from nnlib.conv import conv2d_forward
+    fig = pictures.conv_window(n=5, k=3, stride=1, padding=1,
+                               position=(1, 2), seed=0)
+    drawn = texts(fig)
+    assert "image $a$: (5, 5), padded by P = 1" in drawn
+    assert "kernel $W$: (3, 3)" in drawn
+    assert "output $z$: (5, 5)" in drawn
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 4, size=(5, 5)).astype(float)
+    kernel = rng.integers(-1, 2, size=(3, 3)).astype(float)
+    z = conv2d_forward(image[None, None], kernel[None, None], np.zeros(1),
+                       1, 1)[0, 0]
+    assert any(t.startswith(f"$z[1, 2]$ = sum of the outlined window")
+               and t.split(" = ")[2].split(";")[0] == f"{z[1, 2]:g}"
+               for t in drawn)
+    # the padded image, the kernel and the output, one text per cell
+    cells = 7 * 7 + 3 * 3 + 5 * 5
+    assert sum(1 for ax in fig.axes for t in ax.texts
+               if t.get_text().lstrip("-").isdigit()) == cells
+
+
+def test_conv_window_with_a_stride_gives_the_output_size_formula():
+    fig = pictures.conv_window(n=6, k=3, stride=2, padding=0,
+                               position=(1, 1))
+    drawn = " ".join(texts(fig))
+    assert "output $z$: (2, 2)" in drawn
+    assert r"\lfloor (6 + 0 - 3) / 2 \rfloor + 1 = 2" in drawn
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"n": 3, "k": 5, "padding": 0}, "k = 5 is larger than the padded"),
+    ({"position": (5, 0)}, "position must be (h, w) of an output pixel"),
+    ({"stride": 0}, "stride"),
+])
+def test_conv_window_refuses_bad_inputs_naming_them(kwargs, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        pictures.conv_window(**kwargs)
+
+
+def test_im2col_columns_draws_nnlibs_im2col_of_numbered_pixels():
+    from nnlib.conv import im2col
+    fig = pictures.im2col_columns(n=4, k=2)
+    drawn = texts(fig)
+    image = np.arange(1, 17, dtype=float).reshape(1, 1, 4, 4)
+    cols = im2col(image, 2)
+    assert cols.shape == (4, 9)
+    numbers = [t.get_text() for ax in fig.axes for t in ax.texts
+               if t.get_text().isdigit()]
+    # the image, row by row, then the matrix of columns, row by row
+    assert numbers == ([f"{v:g}" for v in image.ravel()]
+                       + [f"{v:g}" for v in cols.ravel()])
+    assert any("(1, 4) @ (4, 9) = (1, 9)" in t for t in drawn)
+
+
+def test_im2col_columns_with_padding_shows_its_zeros():
+    fig = pictures.im2col_columns(n=3, k=2, stride=2, padding=1)
+    drawn = texts(fig)
+    assert "image $a$: (3, 3), padded by P = 1" in drawn
+    assert any("(4, 4)" in t for t in drawn)
+
+
+def test_convolution_pictures_texts_do_not_overlap():
+    assert overlapping_texts(pictures.conv_window()) == []
+    assert overlapping_texts(pictures.im2col_columns()) == []

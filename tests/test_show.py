@@ -5,12 +5,12 @@ import inspect
 import pytest
 
 import nnlib
-from nnlib import (activations, article, checks, data, forward_prop,
+from nnlib import (activations, article, checks, cnn, conv, data, forward_prop,
                    gradcheck, history, images, losses, network, optimizers,
                    params, regularization, show, sweeps, training)
 
 # The modules whose functions and classes chapters show with show.source.
-SHOWN_MODULES = (activations, article, checks, data, gradcheck, history,
+SHOWN_MODULES = (activations, article, checks, cnn, conv, data, gradcheck, history,
                  images, losses, network, optimizers, params, regularization,
                  show, sweeps, training)
 
