@@ -623,6 +623,19 @@ def _outline(ax, xy, width, height, colour, linewidth=2.5):
                                zorder=4))
 
 
+def _conv_geometry(n, k, stride, padding):
+    """The checked sizes of a drawn convolution, and its output size."""
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    stride = check_positive_int(stride, "stride")
+    padding = check_positive_int(padding, "padding", minimum=0)
+    if k > n + 2 * padding:
+        raise ValueError(f"k = {k} is larger than the padded image of "
+                         f"{n + 2 * padding} pixels (n = {n}, padding = "
+                         f"{padding})")
+    return n, k, stride, padding, conv_output_size(n, k, stride, padding)
+
+
 def conv_window(n=5, k=3, stride=1, padding=1, position=(1, 2), seed=0):
     """One output pixel of a convolution: the window, the kernel, the sum.
 
@@ -636,15 +649,7 @@ def conv_window(n=5, k=3, stride=1, padding=1, position=(1, 2), seed=0):
     Values: integers 0..3 for the image, -1..1 for the kernel, drawn from
     ``np.random.default_rng(seed)``.
     """
-    n = check_positive_int(n, "n")
-    k = check_positive_int(k, "k")
-    stride = check_positive_int(stride, "stride")
-    padding = check_positive_int(padding, "padding", minimum=0)
-    if k > n + 2 * padding:
-        raise ValueError(f"k = {k} is larger than the padded image of "
-                         f"{n + 2 * padding} pixels (n = {n}, padding = "
-                         f"{padding})")
-    n_out = conv_output_size(n, k, stride, padding)
+    n, k, stride, padding, n_out = _conv_geometry(n, k, stride, padding)
     h, w = position
     if not (0 <= h < n_out and 0 <= w < n_out):
         raise ValueError(f"position must be (h, w) of an output pixel, with "
@@ -716,15 +721,7 @@ def im2col_columns(n=4, k=2, stride=1, padding=0):
     gives z as one row, (1, n_out n_out): the convolution as one matrix
     product.
     """
-    n = check_positive_int(n, "n")
-    k = check_positive_int(k, "k")
-    stride = check_positive_int(stride, "stride")
-    padding = check_positive_int(padding, "padding", minimum=0)
-    if k > n + 2 * padding:
-        raise ValueError(f"k = {k} is larger than the padded image of "
-                         f"{n + 2 * padding} pixels (n = {n}, padding = "
-                         f"{padding})")
-    n_out = conv_output_size(n, k, stride, padding)
+    n, k, stride, padding, n_out = _conv_geometry(n, k, stride, padding)
     image = np.arange(1, n * n + 1, dtype=np.float64).reshape(n, n)
     cols = im2col(image[None, None], k, stride, padding)  # (k k, n_out²)
     padded = np.pad(image, padding)

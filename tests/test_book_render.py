@@ -147,12 +147,18 @@ def browser():
         browser.close()
 
 
+def offline_context(browser, width, height):
+    """A browser context whose every network request fails: a check can see
+    the request, but nothing leaves the machine."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.route(re.compile(r"^(?!file:|data:|blob:|about:)"), lambda route: route.abort())
+    return context
+
+
 @pytest.fixture
 def open_page(browser):
     """Opens a page of the built book offline; returns (page, report, remote requests, errors)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1400})
-    # Answer every network request with an error, so the check below sees it but nothing leaves.
-    context.route(re.compile(r"^(?!file:|data:|blob:|about:)"), lambda route: route.abort())
+    context = offline_context(browser, width=1280, height=1400)
 
     def load(name):
         page = context.new_page()
@@ -238,9 +244,7 @@ def test_page_reads_without_scrolling_or_plumbing(browser, name):
     """At 1300 px, as issue 11 measured: no code, output or formula needs a
     horizontal scroll bar, and no test plumbing (nbval comments, glue calls)
     is on the page."""
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    context.route(re.compile(r"^(?!file:|data:|blob:|about:)"),
-                  lambda route: route.abort())
+    context = offline_context(browser, width=1300, height=1000)
     try:
         page = context.new_page()
         page.goto(page_url(name), wait_until="load")
