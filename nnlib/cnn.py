@@ -72,7 +72,7 @@ class Dense:
 
 LAYER_TYPES = (Conv, ReLU, MaxPool, Flatten, Dense)
 
-#: The chapter's network for MNIST: 2 convolutions, 2 poolings, 1 dense.
+#: The chapter's network for MNIST, 2 convolutions, 2 poolings and 1 dense layer.
 LENET = [Conv(8, 5, padding=2), ReLU(), MaxPool(2),
          Conv(16, 5, padding=2), ReLU(), MaxPool(2),
          Flatten(), Dense(10)]

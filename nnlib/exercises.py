@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from .activations import relu, relu_backward, softmax
+from .cnn import LENET, Conv, Dense, Flatten, MaxPool, ReLU, count_params, layer_shapes
 from .conv import conv2d_forward, conv_output_size, maxpool_backward, maxpool_forward
 from .data import scale_pixels
 from .gradcheck import loss_of, numerical_gradient
@@ -34,7 +35,8 @@ __all__ = [
     "check_numerical_gradient", "check_update_params", "check_confusion_matrix", "check_adam_step",
     "check_center_digit", "check_mean_and_spread", "check_bias_gradient", "check_forward_prop",
     "check_back_prop", "check_training_loop", "check_conv_output_size", "check_conv_forward_one",
-    "check_conv2d_forward", "check_maxpool_backward",
+    "check_conv2d_forward", "check_maxpool_backward", "check_count_params",
+    "check_receptive_field",
 ]
 
 
@@ -1412,3 +1414,298 @@ def check_maxpool_backward(fn):
                       lambda shape: "dA_prev has the shape of A_prev")
     return _passed("nnlib.conv.maxpool_backward", [A.shape for _, A, _ in cases],
                    [np.float32, np.float64], "windows of 2 and 3, ties in every case")
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 10b: training a CNN
+
+def _layers_text(layers):
+    """The layers as the book writes them: [Conv(8, 5, padding=2), ReLU(), MaxPool(2)]."""
+    if list(layers) == LENET:
+        return "cnn.LENET"
+    if list(layers) == LENET[:6]:
+        return "cnn.LENET[:6]"
+    parts = []
+    for layer in layers:
+        if isinstance(layer, Conv):
+            parts.append(f"Conv({layer.channels}, {layer.kernel_size}"
+                         + (f", stride={layer.stride}" if layer.stride != 1 else "")
+                         + (f", padding={layer.padding}" if layer.padding else "") + ")")
+        elif isinstance(layer, MaxPool):
+            stride = "" if layer.stride is None else f", stride={layer.stride}"
+            parts.append(f"MaxPool({layer.pool}{stride})")
+        elif isinstance(layer, Dense):
+            parts.append(f"Dense({layer.units})")
+        else:
+            parts.append(f"{type(layer).__name__}()")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _span(values):
+    """"1 to 3" for the smallest and the largest of ``values``."""
+    values = sorted(values)
+    return f"{values[0]} to {values[-1]}"
+
+
+def _call_on_layers(fn, on, layers, *rest):
+    """fn(layers, *rest) on a copy of the list; fails if the function changed the list."""
+    copy = list(layers)
+    result = _call(fn, [copy, *rest], on)
+    if copy != list(layers):
+        raise _Failure("changed its input list layers in place; read it and leave it as it was")
+    return result
+
+
+def _expect_int(actual, expected, on, ideas, otherwise, float_hint=None):
+    """Fail unless the reader returned the integer ``expected`` (an integral float passes).
+
+    ideas: (value, words) of typical mistakes; the first whose value is the reader's gives
+    the hint, else ``otherwise``. float_hint: words for a float that is not a whole number.
+    """
+    if isinstance(actual, np.ndarray) and actual.ndim == 0:
+        actual = actual[()]
+    if isinstance(actual, np.integer):
+        actual = int(actual)
+    if isinstance(actual, np.floating):
+        actual = float(actual)
+    if isinstance(actual, float) and actual.is_integer():
+        actual = int(actual)
+    if not isinstance(actual, int) or isinstance(actual, bool):
+        got = "None" if actual is None else repr(actual)
+        extra = float_hint if isinstance(actual, float) else None
+        raise _Failure(f"returned {got} for {on}, expected the integer {expected}{_words(extra)}")
+    if actual != expected:
+        why = next((words for value, words in ideas if value == actual), otherwise)
+        raise _Failure(f"returned {actual}, expected {expected}, for {on} ({why})")
+
+
+def _count(layers, input_shape, biases="channel", depth=True, pooled=True, padded=True,
+           strided=True, pool_strided=True, flat_channels=True):
+    """cnn.count_params with the defaults; a typical mistake with one of them changed.
+
+    None when the mistaken shapes shrink below one pixel.
+    """
+    C, n_H, n_W = input_shape
+    n, total = None, 0
+    for layer in layers:
+        if isinstance(layer, Conv):
+            k = layer.kernel_size
+            S, P = (layer.stride if strided else 1), (layer.padding if padded else 0)
+            n_H, n_W = conv_output_size(n_H, k, S, P), conv_output_size(n_W, k, S, P)
+            weights = layer.channels * (C if depth else 1) * k * k
+            total += weights + {"channel": layer.channels, "none": 0, "weight": weights,
+                                "pixel": layer.channels * n_H * n_W}[biases]
+            C = layer.channels
+        elif isinstance(layer, MaxPool) and pooled:
+            S = layer.pool if layer.stride is None or not pool_strided else layer.stride
+            n_H, n_W = conv_output_size(n_H, layer.pool, S), conv_output_size(n_W, layer.pool, S)
+        elif isinstance(layer, Flatten):
+            n = (C if flat_channels else 1) * n_H * n_W
+        elif isinstance(layer, Dense):
+            total += layer.units * n + (0 if biases == "none" else layer.units)
+            n = layer.units
+        if n_H < 1 or n_W < 1:
+            return None
+    return total
+
+
+_COUNT_MISTAKES = [
+    ({"biases": "none"}, "the biases count too: one per output channel of a Conv, one per unit "
+                         "of a Dense layer"),
+    ({"biases": "weight"}, "a Conv has one bias per output channel, b: (C,), not one per kernel "
+                           "weight"),
+    ({"biases": "pixel"}, "a Conv has one bias per output channel, b: (C,), shared by every "
+                          "pixel of that channel"),
+    ({"depth": False}, "each kernel spans all the input channels: W: (C, C_prev, k, k) holds "
+                       "C C_prev k k weights"),
+    ({"flat_channels": False}, "Flatten keeps every channel: the first Dense layer has "
+                               "C n_H n_W inputs"),
+    ({"pooled": False}, "MaxPool shrinks the images: count the first Dense layer's inputs after "
+                        "every pooling, n_H = (n_H_prev - pool) // stride + 1"),
+    ({"padded": False}, "a Conv pads its input by P zeros on each side before sliding: "
+                        "n_H = (n_H_prev + 2P - k) // S + 1"),
+    ({"strided": False}, "a Conv with stride S moves S pixels at a time: "
+                         "n_H = (n_H_prev + 2P - k) // S + 1"),
+    ({"pool_strided": False}, "MaxPool(pool, stride=S) moves S pixels at a time; stride None "
+                              "means S = pool"),
+]
+
+
+def _random_layers(rng, input_shape=None, blocks=(1, 3)):
+    """A random valid list of nnlib.cnn layers: blocks of a Conv (kernel 1 to 5, stride 1 to 3
+    but no wider than the kernel, padding 0 to 2), maybe ReLU, maybe MaxPool (pool 2 or 3,
+    stride None or 1 to pool); then, given images of ``input_shape``, Flatten and one or two
+    Dense layers, drawn until the shapes fit."""
+    while True:
+        layers = []
+        for _ in range(int(rng.integers(blocks[0], blocks[1] + 1))):
+            k = int(rng.integers(1, 6))
+            stride = min(int(rng.choice([1, 1, 2, 3])), k)
+            layers.append(Conv(int(rng.integers(1, 9)), k, stride, int(rng.integers(0, min(k, 3)))))
+            if rng.random() < 0.8:
+                layers.append(ReLU())
+            if rng.random() < 0.5:
+                pool = int(rng.integers(2, 4))
+                stride = None if rng.random() < 0.6 else int(rng.integers(1, pool + 1))
+                layers.append(MaxPool(pool, stride))
+        if input_shape is None:
+            return layers
+        layers.append(Flatten())
+        if rng.random() < 0.5:
+            layers += [Dense(int(rng.integers(2, 17))), ReLU()]
+        layers.append(Dense(int(rng.integers(2, 11))))
+        try:
+            layer_shapes(layers, input_shape)
+        except ValueError:
+            continue
+        return layers
+
+
+def _count_cases():
+    """(layers, input_shape) for check_count_params: LENET first, then networks that tell the
+    typical mistakes apart, then random ones."""
+    cases = [
+        (LENET, (1, 28, 28)),
+        ([Flatten(), Dense(10)], (1, 28, 28)),  # a dense network on images
+        ([Conv(4, 3), ReLU(), Flatten(), Dense(5)], (3, 8, 8)),
+        ([Conv(6, 5, stride=2, padding=1), ReLU(), MaxPool(3, stride=2), Flatten(), Dense(16),
+          ReLU(), Dense(10)], (3, 32, 32)),
+        ([MaxPool(2), Conv(2, 3, padding=1), ReLU(), Flatten(), Dense(3)], (2, 9, 7)),
+    ]
+    rng = np.random.default_rng(22)
+    shapes = [(1, 28, 28), (3, 32, 32), (2, 9, 7), (1, 12, 12), (4, 10, 13), (1, 28, 28),
+              (3, 16, 11)]
+    cases += [(_random_layers(rng, shape), shape) for shape in shapes]
+    return cases
+
+
+@_checker
+def check_count_params(fn):
+    """fn(layers, input_shape) -> the number of trainable parameters, an int, as
+    ``nnlib.cnn.count_params``.
+
+    layers: a list of nnlib.cnn layers (Conv, ReLU, MaxPool, Flatten, Dense) ending with
+    Dense; input_shape: (C, n_H, n_W) of one image. A Conv(C, k) on C_prev channels has
+    C C_prev k k weights and C biases; a Dense(n) on n_prev inputs has n n_prev weights and
+    n biases, and the first Dense layer's n_prev is C n_H n_W of the images that reach
+    Flatten, after every convolution and pooling. Checked on LENET and on random networks
+    (strides, padding, overlapping pools, several input shapes).
+    """
+    cases = _count_cases()
+    for layers, input_shape in cases:
+        on = f"layers = {_layers_text(layers)}, input_shape = {input_shape}"
+        count = _call_on_layers(fn, on, layers, input_shape)
+        ideas = [(_count(layers, input_shape, **mistake), words)
+                 for mistake, words in _COUNT_MISTAKES]
+        _expect_int(count, count_params(layers, input_shape), on, ideas,
+                    "a Conv has C C_prev k k + C parameters, a Dense layer n n_prev + n; follow "
+                    "the images' shape through every layer to find n_prev after Flatten")
+    shapes = sorted({shape for _, shape in cases}, key=lambda s: (int(np.prod(s)), s))
+    convs = [layer for layers, _ in cases for layer in layers if isinstance(layer, Conv)]
+    return (f"matches nnlib.cnn.count_params on {len(cases)} networks (cnn.LENET included, strides "
+            f"{_span(c.stride for c in convs)}, padding {_span(c.padding for c in convs)}, "
+            f"overlapping pools, input shapes from {shapes[0]} to {shapes[-1]})")
+
+
+def _windows(layers, pool_strided=True):
+    """(k, S) of each Conv and MaxPool step, in order; ReLU has no window."""
+    windows = []
+    for layer in layers:
+        if isinstance(layer, Conv):
+            windows.append((layer.kernel_size, layer.stride))
+        elif isinstance(layer, MaxPool):
+            stride = layer.pool if layer.stride is None or not pool_strided else layer.stride
+            windows.append((layer.pool, stride))
+    return windows
+
+
+def _receptive_field(layers):
+    """The side r of the square of input pixels one unit of the last Conv or MaxPool step
+    sees: r_l = r_(l-1) + (k_l - 1) j_(l-1) and j_l = j_(l-1) S_l from r_0 = j_0 = 1, where j
+    is the distance between neighbouring units in input pixels (tests/test_exercises.py
+    checks it against the pixels a unit's gradient reaches through nnlib.conv)."""
+    r, j = 1, 1
+    for k, S in _windows(layers):
+        r, j = r + (k - 1) * j, j * S
+    return r
+
+
+def _receptive_field_mistakes(layers):
+    """(value, words) of the typical mistakes for these layers."""
+    windows = _windows(layers)
+
+    def field(windows, grow=lambda k: k - 1, jump=lambda j, S: j * S, after=False, r=1):
+        j = 1
+        for k, S in windows:
+            if after:
+                j = jump(j, S)
+            r += grow(k) * j
+            if not after:
+                j = jump(j, S)
+        return r
+
+    pools = [isinstance(layer, MaxPool) for layer in layers if isinstance(layer, (Conv, MaxPool))]
+    padding = sum(2 * layer.padding for layer in layers if isinstance(layer, Conv))
+    product = int(np.prod([k for k, _ in windows]))
+    return [
+        (field(windows, grow=lambda k: k), "a window of k units reaches k - 1 units past the "
+         "first, whose field is already counted: add (k - 1) j, not k j"),
+        (field(windows, jump=lambda j, S: 1), "the jump j grows: after a step of stride S, a "
+         "Conv's or a MaxPool's, neighbouring units are S times further apart in the input, "
+         "j_l = j_(l-1) S_l"),
+        (field(windows, after=True), "step l adds (k_l - 1) j_(l-1), the jump before it: its "
+         "kernel slides over the units of the step before"),
+        (field(windows, r=0), "start from r_0 = 1: before any step, a unit is one pixel"),
+        (product, "the fields grow by adding, not multiplying: r_l = r_(l-1) + "
+         "(k_l - 1) j_(l-1)"),
+        (field([w for w, pool in zip(windows, pools) if not pool]),
+         "a MaxPool window of pool x pool widens the field too: k = pool, S = its stride"),
+        (field(_windows(layers, pool_strided=False)), "MaxPool(pool, stride=S) moves S pixels at "
+         "a time; stride None means S = pool"),
+        (field(windows) + padding, "padding adds zeros around the image, not pixels a unit sees: "
+         "leave P out"),
+    ]
+
+
+def _receptive_cases():
+    """Layer lists of Conv, ReLU and MaxPool for check_receptive_field: LENET's first six
+    layers first, then lists that tell the typical mistakes apart, then random ones."""
+    cases = [
+        LENET[:6],
+        [Conv(4, 3)],
+        [Conv(4, 3), ReLU(), Conv(4, 3), ReLU()],
+        [MaxPool(2)],
+        [Conv(4, 1), ReLU()],
+        [Conv(4, 3, stride=2), ReLU(), Conv(8, 3), ReLU()],
+        [Conv(6, 5, stride=2, padding=2), ReLU(), MaxPool(3, stride=2), Conv(8, 3, padding=1)],
+    ]
+    rng = np.random.default_rng(23)
+    cases += [_random_layers(rng, blocks=(2, 3)) for _ in range(6)]
+    return cases
+
+
+@_checker
+def check_receptive_field(fn):
+    """fn(layers) -> r, the side of the square of input pixels that one unit of the last
+    step can see (its receptive field), an int.
+
+    layers: a list of Conv, ReLU and MaxPool layers of nnlib.cnn. From r = 1 and j = 1 (the
+    distance between neighbouring units, in input pixels), each Conv or MaxPool with a window
+    of k (``kernel_size`` or ``pool``) and a stride S gives r <- r + (k - 1) j, then
+    j <- j S; ReLU changes neither, and padding does not either. LENET's first six layers
+    give 16. Checked on LENET's first six layers and on random lists; every stride is at most
+    its window, so the field is a filled square.
+    """
+    cases = _receptive_cases()
+    for layers in cases:
+        on = f"layers = {_layers_text(layers)}"
+        r = _call_on_layers(fn, on, layers)
+        _expect_int(r, _receptive_field(layers), on, _receptive_field_mistakes(layers),
+                    "from r = 1, j = 1, each Conv or MaxPool step with window k and stride S "
+                    "does r = r + (k - 1) j, then j = j S",
+                    float_hint="the field is a whole number of pixels")
+    windows = [window for layers in cases for window in _windows(layers)]
+    pools = [layer.pool for layers in cases for layer in layers if isinstance(layer, MaxPool)]
+    return (f"matches the book's recursion on {len(cases)} lists of layers (cnn.LENET[:6]: "
+            f"{_receptive_field(LENET[:6])} pixels; windows {_span(k for k, _ in windows)}, "
+            f"strides {_span(S for _, S in windows)}, pools {_span(pools)})")

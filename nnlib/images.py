@@ -57,15 +57,16 @@ def center_digit(image):
 def shift(image, rows, cols):
     """``image`` moved down by ``rows`` and right by ``cols`` whole pixels.
 
-    Negative values move it up and left. image: (h, w) -> (h, w), same dtype;
-    what moves out is lost and what moves in is 0.
+    Negative values move it up and left. image: (h, w), or a batch of any
+    leading shape (..., h, w) such as (m, C, n_H, n_W), moved alike ->
+    the same shape and dtype; what moves out is lost and what moves in is 0.
     """
-    h, w = image.shape
+    h, w = image.shape[-2:]
     moved = np.zeros_like(image)
     if abs(rows) < h and abs(cols) < w:
-        moved[max(rows, 0):h + min(rows, 0),
+        moved[..., max(rows, 0):h + min(rows, 0),
               max(cols, 0):w + min(cols, 0)] = \
-            image[max(-rows, 0):h - max(rows, 0),
+            image[..., max(-rows, 0):h - max(rows, 0),
                   max(-cols, 0):w - max(cols, 0)]
     return moved
 

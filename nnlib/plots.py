@@ -106,6 +106,49 @@ def plot_weights(W1, ncols=5, title="First-layer weights as images"):
     return fig
 
 
+def plot_kernels(W, title="The first convolution's kernels"):
+    """Each kernel W[c, 0]: (k, k) of W: (C, C_prev, k, k) as a small image,
+    one per output channel c, on one colour scale (red positive, blue
+    negative). For C_prev > 1 only the first input channel is drawn."""
+    C = W.shape[0]
+    fig, axes = plt.subplots(1, C, figsize=(1.1 * C, 1.5), squeeze=False)
+    limit = float(np.abs(W[:, 0]).max()) or 1.0
+    for c, ax in enumerate(axes.flat):
+        ax.imshow(W[c, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"kernel {c + 1}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_maps(activations, keys, i=0, labels=None,
+                      title="One digit through the network"):
+    """Row by row, the channels of each image-shaped activation of example
+    ``i``: ``activations[key][i]``: (C, n_H, n_W) for each key (for example
+    "A0", "A1", "P1", "A2", "P2" of nnlib.cnn.forward_prop), each map on
+    its own grey scale (white 0, black its largest value). ``labels``: one
+    row title per key (default: the key and the shape)."""
+    maps = [np.asarray(activations[key][i]) for key in keys]
+    ncols = max(len(m) for m in maps)
+    fig, axes = plt.subplots(len(keys), ncols, squeeze=False,
+                             figsize=(0.62 * ncols, 0.85 * len(keys) + 0.5))
+    for row, (key, stack) in enumerate(zip(keys, maps)):
+        label = (labels[row] if labels else
+                 f"{key} {' x '.join(map(str, stack.shape))}")
+        for c, ax in enumerate(axes[row]):
+            ax.set_axis_off()
+            if c < len(stack):
+                ax.imshow(stack[c], cmap="gray_r", vmin=0,
+                          vmax=float(stack[c].max()) or 1.0)
+        axes[row, 0].text(-0.15, 0.5, label, transform=axes[row, 0].transAxes,
+                          ha="right", va="center", fontsize=8)
+    fig.suptitle(title)
+    fig.subplots_adjust(left=0.22, right=0.99, wspace=0.08, hspace=0.25)
+    return fig
+
+
 def plot_gradient_errors(errors, title="Gradient check: relative error per parameter", ax=None):
     """Bar chart, log scale, of relative errors. errors: {implementation: {"W1": err, ...}}."""
     fig, ax = _figure(ax, (8, 3.6))

@@ -5,7 +5,9 @@ folder, autosave off, serving a copy of book/09_explore.ipynb so the stored note
 touched), opens the notebook in Chromium through Playwright, runs every cell, then does what
 a reader does: moves the units slider, presses Train and waits for the run table to gain a
 row, draws a stroke on the digit pad, presses Predict and waits for the probabilities to
-change. Screenshots go to book/_build/screenshots/ (git-ignored).
+change. The copy ends with one more cell, a digit pad with a convolutional network (random
+parameters of nnlib.cnn.LENET, untrained), on which a drawn stroke and Predict must also show
+ten probabilities. Screenshots go to book/_build/screenshots/ (git-ignored).
 
 With NNLIB_WIDGET_PICTURES=1 (``make widget-pictures``) the test also refreshes the pictures
 that the chapter's page shows in place of the live widgets, once every check has passed:
@@ -42,6 +44,12 @@ PICTURES = REPO / "book" / "_static"  # the pictures the page shows in place of 
 PICTURE_RECORD = PICTURES / "widget_pictures.json"
 MAX_PICTURE_WIDTH, MAX_PICTURE_BYTES = 1200, 300_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# The cell the test adds at the end of its copy of the chapter: a digit pad with a CNN.
+CNN_PAD_CELL = """from nnlib import cnn
+
+cnn_pad = DigitPad(cnn.init_params(cnn.LENET, seed=0), layers=cnn.LENET)
+cnn_pad.widget.add_class("nnlib-test-cnn-pad")  # the test's handle on it
+cnn_pad"""
 # Settings for a quiet, predictable JupyterLab: no autosave (nothing is written back), every
 # cell kept in the page (no virtual scrolling), no news or update checks over the network.
 LAB_SETTINGS = {
@@ -98,7 +106,10 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("lab")
     root = home / "book"
     root.mkdir()
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    notebook = json.loads(NOTEBOOK.read_text())
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {},
+                              "outputs": [], "source": CNN_PAD_CELL})
+    (root / NOTEBOOK.name).write_text(json.dumps(notebook))
     settings = home / "settings"
     for name, values in LAB_SETTINGS.items():
         path = settings / name
@@ -202,6 +213,38 @@ def table_rows(page):
     return page.locator(".nnlib-explorer table.nnlib-runs tbody tr").count()
 
 
+CHAPTER_PAD = ".nnlib-digit-pad:not(.nnlib-test-cnn-pad)"
+CNN_PAD = ".nnlib-digit-pad.nnlib-test-cnn-pad"
+
+
+def draw_and_predict(page, selector, screenshot):
+    """Draw a 7 with the mouse on the digit pad ``selector``, press Predict, wait until its
+    answer changes, save a screenshot of the pad; returns the answer's text."""
+    pad = page.locator(selector)
+    pad.scroll_into_view_if_needed()
+    answer = pad.locator(".widget-html")  # "Draw a digit ...", or the last answer
+    answer.wait_for()
+    shown = answer.text_content()
+    box = pad.locator("canvas").last.bounding_box()
+    x, y = box["x"], box["y"]
+    stroke = [(80, 60), (200, 60), (170, 130), (140, 200), (120, 240)]  # a 7
+    page.mouse.move(x + stroke[0][0], y + stroke[0][1])
+    page.mouse.down()
+    for px, py in stroke[1:]:
+        page.mouse.move(x + px, y + py, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(500)  # let the kernel receive the mouse events
+    pad.locator("button", has_text="Predict").click()
+    page.wait_for_function(
+        "([selector, shown]) => { const a = document.querySelector(selector + ' .widget-html');"
+        " return a && a.textContent !== shown && a.textContent.includes('The network says'); }",
+        arg=[selector, shown], timeout=30_000)
+    page.wait_for_timeout(500)  # the picture of the answer follows the text
+    pad.screenshot(path=str(SCREENSHOTS / screenshot))
+    assert answer.text_content() != shown
+    return answer.text_content()
+
+
 def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
     from playwright.sync_api import sync_playwright
 
@@ -258,31 +301,13 @@ def test_sliders_train_and_digit_pad_in_jupyterlab(lab):
             explorer.locator(".nnlib-message").wait_for()
             explorer.screenshot(path=str(SCREENSHOTS / "explore_3_explorer_after_train.png"))
 
-            # Draw a stroke on the digit pad, press Predict: the probabilities change.
-            pad = page.locator(".nnlib-digit-pad")
-            pad.scroll_into_view_if_needed()
-            answer = pad.locator(".nnlib-answer")
-            answer.wait_for()
-            shown = answer.text_content()
-            canvas = pad.locator("canvas").last
-            box = canvas.bounding_box()
-            x, y = box["x"], box["y"]
-            stroke = [(80, 60), (200, 60), (170, 130), (140, 200), (120, 240)]  # a 7
-            page.mouse.move(x + stroke[0][0], y + stroke[0][1])
-            page.mouse.down()
-            for px, py in stroke[1:]:
-                page.mouse.move(x + px, y + py, steps=6)
-            page.mouse.up()
-            page.wait_for_timeout(500)  # let the kernel receive the mouse events
-            pad.locator("button", has_text="Predict").click()
-            page.wait_for_function(
-                "shown => { const a = document.querySelector('.nnlib-digit-pad .nnlib-answer');"
-                " return a && a.textContent !== shown && a.textContent.includes('The network says'); }",
-                arg=shown, timeout=30_000)
-            page.wait_for_timeout(500)  # the picture of the answer follows the text
-            pad.screenshot(path=str(SCREENSHOTS / "explore_4_digit_pad_after_predict.png"))
-            assert answer.text_content() != shown
-            assert "The network says 7" in answer.text_content()  # the stroke is a 7
+            # Draw a 7 on the chapter's digit pad, press Predict: the probabilities change.
+            answer = draw_and_predict(page, CHAPTER_PAD, "explore_4_digit_pad_after_predict.png")
+            assert "The network says 7" in answer  # the stroke is a 7
+            # The same on the pad with an untrained CNN: its answer is anything, but it answers.
+            answer = draw_and_predict(page, CNN_PAD, "explore_5_cnn_digit_pad_after_predict.png")
+            assert re.search(r"The network says \d", answer), answer
+            assert len(re.findall(r"\d+\.\d%", answer)) == 1 + 10  # its answer's, then ten
             assert not errors, errors
             if os.environ.get("NNLIB_WIDGET_PICTURES") == "1":
                 save_widget_pictures(browser)

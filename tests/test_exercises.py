@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import nnlib
-from nnlib import article, exercises
+from nnlib import article, cnn, conv, exercises
 from nnlib.images import center_digit, center_of_mass
 
 CHECKERS = [
@@ -18,7 +19,8 @@ CHECKERS = [
     "check_update_params", "check_confusion_matrix", "check_adam_step", "check_center_digit",
     "check_mean_and_spread", "check_bias_gradient", "check_forward_prop", "check_back_prop",
     "check_training_loop", "check_conv_output_size", "check_conv_forward_one",
-    "check_conv2d_forward", "check_maxpool_backward",
+    "check_conv2d_forward", "check_maxpool_backward", "check_count_params",
+    "check_receptive_field",
 ]
 
 
@@ -177,6 +179,57 @@ my_conv2d_forward = _conv_solution("my_conv2d_forward")
 my_maxpool_backward = _conv_solution("my_maxpool_backward")
 
 
+# The solutions of chapter 10b's exercises, as its dropdowns show them (test_the_chapters_
+# solutions_of_the_cnn_exercises checks that the two stay the same).
+CNN_SOLUTIONS = {
+    "my_count_params": """\
+def my_count_params(layers, input_shape):
+    C, n_H, n_W = input_shape
+    total = 0
+    for layer in layers:
+        if isinstance(layer, cnn.Conv):
+            k, S, P = layer.kernel_size, layer.stride, layer.padding
+            total += layer.channels * C * k * k + layer.channels
+            C = layer.channels
+            n_H = (n_H + 2 * P - k) // S + 1
+            n_W = (n_W + 2 * P - k) // S + 1
+        elif isinstance(layer, cnn.MaxPool):
+            S = layer.stride or layer.pool
+            n_H = (n_H - layer.pool) // S + 1
+            n_W = (n_W - layer.pool) // S + 1
+        elif isinstance(layer, cnn.Flatten):
+            n = C * n_H * n_W  # the inputs of the first Dense layer
+        elif isinstance(layer, cnn.Dense):
+            total += layer.units * n + layer.units
+            n = layer.units
+    return total
+""",
+    "my_receptive_field": """\
+def my_receptive_field(layers):
+    r, j = 1, 1  # one pixel; neighbouring units 1 pixel apart
+    for layer in layers:
+        if isinstance(layer, cnn.Conv):
+            k, S = layer.kernel_size, layer.stride
+        elif isinstance(layer, cnn.MaxPool):
+            k, S = layer.pool, layer.stride or layer.pool
+        else:
+            continue  # ReLU: one unit in, one unit out
+        r, j = r + (k - 1) * j, j * S
+    return r
+""",
+}
+
+
+def _cnn_solution(name):
+    namespace = {"np": np, "cnn": cnn}
+    exec(CNN_SOLUTIONS[name], namespace)
+    return namespace[name]
+
+
+my_count_params = _cnn_solution("my_count_params")
+my_receptive_field = _cnn_solution("my_receptive_field")
+
+
 SOLUTIONS = {
     "check_scale_pixels": scale_pixels,
     "check_relu": nnlib.relu,
@@ -200,6 +253,8 @@ SOLUTIONS = {
     "check_conv_forward_one": my_conv_forward_one,
     "check_conv2d_forward": my_conv2d_forward,
     "check_maxpool_backward": my_maxpool_backward,
+    "check_count_params": my_count_params,
+    "check_receptive_field": my_receptive_field,
 }
 
 
@@ -732,6 +787,124 @@ def maxpool_backward_mask_only(dA, A_prev, pool):
     return (my_maxpool_backward(dA, A_prev, pool) != 0).astype(A_prev.dtype)
 
 
+def _count_params_with(name, biases="channel", depth=True, pooled=True, padded=True,
+                       strided=True, flat_channels=True):
+    """my_count_params with one typical mistake, called ``name``."""
+    def count(layers, input_shape):
+        C, n_H, n_W = input_shape
+        total = n = 0
+        for layer in layers:
+            if isinstance(layer, cnn.Conv):
+                k = layer.kernel_size
+                S, P = (layer.stride if strided else 1), (layer.padding if padded else 0)
+                n_H, n_W = (n_H + 2 * P - k) // S + 1, (n_W + 2 * P - k) // S + 1
+                weights = layer.channels * (C if depth else 1) * k * k
+                total += weights + {"channel": layer.channels, "none": 0, "weight": weights,
+                                    "pixel": layer.channels * n_H * n_W}[biases]
+                C = layer.channels
+            elif isinstance(layer, cnn.MaxPool) and pooled:
+                S = layer.stride or layer.pool
+                n_H, n_W = (n_H - layer.pool) // S + 1, (n_W - layer.pool) // S + 1
+            elif isinstance(layer, cnn.Flatten):
+                n = (C if flat_channels else 1) * n_H * n_W
+            elif isinstance(layer, cnn.Dense):
+                total += layer.units * n + (0 if biases == "none" else layer.units)
+                n = layer.units
+        return total
+    count.__name__ = name
+    return count
+
+
+count_params_without_biases = _count_params_with("count_params_without_biases", biases="none")
+count_params_bias_per_kernel_weight = _count_params_with(
+    "count_params_bias_per_kernel_weight", biases="weight")
+count_params_bias_per_pixel = _count_params_with("count_params_bias_per_pixel", biases="pixel")
+count_params_kernels_without_input_channels = _count_params_with(
+    "count_params_kernels_without_input_channels", depth=False)
+count_params_flatten_without_channels = _count_params_with(
+    "count_params_flatten_without_channels", flat_channels=False)
+count_params_unpooled = _count_params_with("count_params_unpooled", pooled=False)
+count_params_unpadded = _count_params_with("count_params_unpadded", padded=False)
+count_params_without_stride = _count_params_with("count_params_without_stride", strided=False)
+
+
+def count_params_pool_stride_ignored(layers, input_shape):
+    return my_count_params([cnn.MaxPool(layer.pool) if isinstance(layer, cnn.MaxPool) else layer
+                            for layer in layers], input_shape)
+
+
+def count_params_emptying_the_list(layers, input_shape):
+    total = my_count_params(layers, input_shape)
+    layers.clear()
+    return total
+
+
+def count_params_as_a_float(layers, input_shape):
+    return my_count_params(layers, input_shape) + 0.5
+
+
+def _receptive_field_with(name, grow=lambda k: k - 1, jump=True, pool_jump=True,
+                          conv_jump=True, jump_first=False, start=1, pools=True):
+    """my_receptive_field with one typical mistake, called ``name``."""
+    def field(layers):
+        r, j = start, 1
+        for layer in layers:
+            if isinstance(layer, cnn.Conv):
+                k, S = layer.kernel_size, layer.stride if conv_jump else 1
+            elif isinstance(layer, cnn.MaxPool) and pools:
+                k, S = layer.pool, (layer.stride or layer.pool) if pool_jump else 1
+            else:
+                continue
+            if not jump:
+                S = 1
+            if jump_first:
+                j *= S
+            r += grow(k) * j
+            if not jump_first:
+                j *= S
+        return r
+    field.__name__ = name
+    return field
+
+
+receptive_field_adding_k = _receptive_field_with("receptive_field_adding_k", grow=lambda k: k)
+receptive_field_without_jump = _receptive_field_with("receptive_field_without_jump", jump=False)
+receptive_field_pooling_does_not_jump = _receptive_field_with(
+    "receptive_field_pooling_does_not_jump", pool_jump=False)
+receptive_field_conv_stride_does_not_jump = _receptive_field_with(
+    "receptive_field_conv_stride_does_not_jump", conv_jump=False)
+receptive_field_jump_first = _receptive_field_with("receptive_field_jump_first", jump_first=True)
+receptive_field_from_0 = _receptive_field_with("receptive_field_from_0", start=0)
+receptive_field_without_pooling = _receptive_field_with(
+    "receptive_field_without_pooling", pools=False)
+
+
+def receptive_field_multiplied(layers):
+    r = 1
+    for layer in layers:
+        if isinstance(layer, (cnn.Conv, cnn.MaxPool)):
+            r *= layer.kernel_size if isinstance(layer, cnn.Conv) else layer.pool
+    return r
+
+
+def receptive_field_pool_stride_ignored(layers):
+    return my_receptive_field([cnn.MaxPool(layer.pool) if isinstance(layer, cnn.MaxPool)
+                               else layer for layer in layers])
+
+
+def receptive_field_with_padding(layers):
+    return my_receptive_field(layers) + sum(2 * layer.padding for layer in layers
+                                            if isinstance(layer, cnn.Conv))
+
+
+def receptive_field_of_relu(layers):
+    r, j = 1, 1
+    for layer in layers:
+        k = layer.kernel_size if isinstance(layer, cnn.Conv) else layer.pool
+        r, j = r + (k - 1) * j, j * (layer.stride or k)
+    return r
+
+
 MISTAKES = [
     ("check_scale_pixels", scale_pixels_float64, ["X of dtype float64, expected float32",
                                                   ".astype(np.float32)"]),
@@ -842,6 +1015,55 @@ MISTAKES = [
                                                                 "first maximum only"]),
     ("check_maxpool_backward", maxpool_backward_mask_only, ["dA_prev[0, 0, 0, 0] = ",
                                                             "multiply it by the window's dA"]),
+    ("check_count_params", count_params_without_biases, [
+        "returned 11240, expected 11274, for layers = cnn.LENET, input_shape = (1, 28, 28)",
+        "the biases count too"]),
+    ("check_count_params", count_params_bias_per_kernel_weight, [
+        "returned 14650, expected 11274", "not one per kernel weight"]),
+    ("check_count_params", count_params_bias_per_pixel, [
+        "returned 20658, expected 11274", "shared by every pixel"]),
+    ("check_count_params", count_params_kernels_without_input_channels, [
+        "returned 8474, expected 11274", "C C_prev k k weights"]),
+    ("check_count_params", count_params_flatten_without_channels, [
+        "returned 3924, expected 11274", "Flatten keeps every channel"]),
+    ("check_count_params", count_params_unpooled, [
+        "returned 128874, expected 11274", "after every pooling"]),
+    ("check_count_params", count_params_unpadded, [
+        "returned 5994, expected 11274", "pads its input by P zeros"]),
+    ("check_count_params", count_params_without_stride, [
+        "returned 19458, expected 5346, for layers = [Conv(6, 5, stride=2, padding=1), ReLU(), "
+        "MaxPool(3, stride=2), Flatten(), Dense(16), ReLU(), Dense(10)], input_shape = (3, 32, 32)",
+        "moves S pixels at a time: n_H = (n_H_prev + 2P - k) // S + 1"]),
+    ("check_count_params", count_params_pool_stride_ignored, [
+        "returned 3042, expected 5346", "MaxPool(pool, stride=S) moves S pixels",
+        "stride None means S = pool"]),
+    ("check_count_params", count_params_emptying_the_list, [
+        "changed its input list layers in place"]),
+    ("check_count_params", count_params_as_a_float, ["returned 11274.5 for layers = cnn.LENET",
+                                                     "expected the integer 11274"]),
+    ("check_receptive_field", receptive_field_adding_k, [
+        "returned 22, expected 16, for layers = cnn.LENET[:6]", "add (k - 1) j, not k j"]),
+    ("check_receptive_field", receptive_field_without_jump, [
+        "returned 11, expected 16", "the jump j grows", "j_l = j_(l-1) S_l"]),
+    ("check_receptive_field", receptive_field_pooling_does_not_jump, [
+        "returned 11, expected 16", "the jump j grows", "a Conv's or a MaxPool's"]),
+    ("check_receptive_field", receptive_field_conv_stride_does_not_jump, [
+        "returned 5, expected 7, for layers = [Conv(4, 3, stride=2), ReLU(), Conv(8, 3), ReLU()]",
+        "the jump j grows"]),
+    ("check_receptive_field", receptive_field_pool_stride_ignored, [
+        "returned 21, expected 17", "MaxPool(3, stride=2)", "stride None means S = pool"]),
+    ("check_receptive_field", receptive_field_jump_first, [
+        "returned 19, expected 16", "the jump before it"]),
+    ("check_receptive_field", receptive_field_from_0, ["returned 15, expected 16", "r_0 = 1"]),
+    ("check_receptive_field", receptive_field_multiplied, [
+        "returned 100, expected 16", "by adding, not multiplying"]),
+    ("check_receptive_field", receptive_field_without_pooling, [
+        "returned 9, expected 16", "a MaxPool window of pool x pool widens the field too"]),
+    ("check_receptive_field", receptive_field_with_padding, [
+        "returned 24, expected 16", "leave P out"]),
+    ("check_receptive_field", receptive_field_of_relu, [
+        "raised AttributeError: 'ReLU' object has no attribute 'pool' for layers = "
+        "cnn.LENET[:6]"]),
 ]
 
 
@@ -916,6 +1138,57 @@ def training_loop_with_nnlib(X, y, layer_dims, learning_rate, iterations, seed):
     return params, losses
 
 
+def count_params_from_init_params(layers, input_shape):
+    return sum(array.size for array in cnn.init_params(layers, input_shape).values())
+
+
+def receptive_field_from_the_top(layers):
+    """The same side, from the last step down: one unit is r = 1 pixel of its step; a window
+    of k units S apart in the step below spans (r - 1) S + k of them."""
+    r = 1
+    for layer in reversed(layers):
+        if isinstance(layer, cnn.Conv):
+            r = (r - 1) * layer.stride + layer.kernel_size
+        elif isinstance(layer, cnn.MaxPool):
+            r = (r - 1) * (layer.stride or layer.pool) + layer.pool
+    return r
+
+
+def receptive_field_by_gradient(layers):
+    """The receptive field found without any recursion, through nnlib.conv.
+
+    The gradient of one central unit of the last step, sent back with conv2d_backward and
+    kernels of ones, is nonzero exactly on the input pixels the unit depends on: a max-pooling
+    window depends on all its pixels, as one channel convolved with ones at the pool's stride
+    does, and ReLU changes no positive number. The image grows until no window on the way
+    reaches into the padding (a window cut by the image's border would see fewer pixels);
+    the side of the square is returned, checked to be filled.
+    """
+    steps = [(layer.kernel_size, layer.stride, layer.padding) if isinstance(layer, cnn.Conv)
+             else (layer.pool, layer.stride or layer.pool, 0)
+             for layer in layers if isinstance(layer, (cnn.Conv, cnn.MaxPool))]
+    n = 8
+    while True:
+        sizes = [n]
+        for k, S, P in steps:
+            sizes.append(conv.conv_output_size(sizes[-1], k, S, P))
+        inside = min(sizes) >= 1
+        if inside:
+            grad = np.zeros((1, 1, sizes[-1], sizes[-1]))
+            grad[0, 0, sizes[-1] // 2, sizes[-1] // 2] = 1.0
+            for (k, S, P), size in zip(reversed(steps), reversed(sizes[:-1])):
+                rows = np.flatnonzero(grad[0, 0].any(axis=1))  # the units that matter
+                inside &= rows.min() * S - P >= 0 and rows.max() * S - P + k - 1 < size
+                grad = conv.conv2d_backward(grad, np.zeros((1, 1, size, size)),
+                                            np.ones((1, 1, k, k)), S, P)[0]
+        if inside:
+            rows, cols = np.nonzero(grad[0, 0])
+            side = int(rows.max() - rows.min() + 1)
+            assert cols.max() - cols.min() + 1 == side and len(rows) == side ** 2
+            return side
+        n *= 2
+
+
 @pytest.mark.parametrize("checker, right", [
     ("check_numerical_gradient", numerical_gradient_restored_within_rounding),
     ("check_linear_backward", linear_backward_with_np_dot_and_mean),
@@ -929,6 +1202,10 @@ def training_loop_with_nnlib(X, y, layer_dims, learning_rate, iterations, seed):
     ("check_training_loop", training_loop_with_nnlib),
     ("check_training_loop", _solution(my_forward_prop=forward_prop_from_nnlib_parts,
                                       my_back_prop=back_prop_divided_first)),
+    ("check_count_params", cnn.count_params),
+    ("check_count_params", count_params_from_init_params),
+    ("check_receptive_field", receptive_field_from_the_top),
+    ("check_receptive_field", receptive_field_by_gradient),
 ])
 def test_an_equally_good_variant_passes(checker, right):
     result = getattr(exercises, checker)(right)
@@ -1015,3 +1292,60 @@ def test_the_batched_convolution_of_nnlib_passes_both_convolution_checkers():
     def one(a_prev, W, b, stride, padding):
         return nnlib.conv.conv2d_forward(a_prev[None], W, b, stride, padding)[0]
     assert exercises.check_conv_forward_one(one)
+
+
+def test_the_chapters_solutions_of_the_cnn_exercises_are_the_ones_tested_here():
+    """Chapter 10b's dropdowns show CNN_SOLUTIONS, which pass the checkers above."""
+    path = Path(__file__).parents[1] / "book" / "10b_training_a_cnn.ipynb"
+    if not path.exists():
+        pytest.skip("book/10b_training_a_cnn.ipynb is not written yet")
+    text = "".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
+    for solution in CNN_SOLUTIONS.values():
+        assert "```python\n" + solution + "```" in text
+
+
+def test_the_receptive_field_of_lenets_convolutions_is_16_pixels():
+    """5 x 5 conv: 1 + 4 = 5; pool 2: 5 + 1 = 6, jump 2; 5 x 5 conv: 6 + 4 * 2 = 14; pool 2:
+    14 + 1 * 2 = 16."""
+    assert exercises._receptive_field(cnn.LENET[:6]) == 16
+    assert receptive_field_by_gradient(cnn.LENET[:6]) == 16
+    assert exercises._receptive_field([cnn.Conv(8, 5, padding=2), cnn.ReLU()]) == 5
+    assert exercises._receptive_field(cnn.LENET[:3]) == 6
+
+
+_conv_step = st.integers(1, 5).flatmap(lambda k: st.tuples(
+    st.just(k), st.integers(1, min(k, 3)), st.integers(0, 2), st.booleans())).map(
+    lambda t: [cnn.Conv(2, t[0], t[1], t[2])] + ([cnn.ReLU()] if t[3] else []))
+_pool_step = st.integers(2, 3).flatmap(lambda pool: st.tuples(
+    st.just(pool), st.sampled_from([None] + list(range(1, pool + 1))))).map(
+    lambda t: [cnn.MaxPool(*t)])
+
+
+@given(st.lists(st.one_of(_conv_step, _pool_step), min_size=1, max_size=3))
+@settings(max_examples=40, deadline=None)
+def test_the_receptive_field_is_the_square_a_units_gradient_reaches(steps):
+    """The checker's reference, the book's recursion, against the pixels one unit depends on."""
+    layers = [layer for step in steps for layer in step]
+    assert exercises._receptive_field(layers) == receptive_field_by_gradient(layers)
+
+
+def test_the_reference_count_of_the_checker_is_nnlibs():
+    for layers, input_shape in exercises._count_cases():
+        assert exercises._count(layers, input_shape) == cnn.count_params(layers, input_shape)
+
+
+def test_the_checkers_layer_lists_are_valid_and_varied():
+    """Every network of check_count_params passes nnlib's shape check; the lists of
+    check_receptive_field hold only Conv, ReLU and MaxPool, with strides no wider than the
+    kernel (so the field is a filled square, as the docstring says)."""
+    cases = exercises._count_cases()
+    for layers, input_shape in cases:
+        cnn.layer_shapes(layers, input_shape)
+    assert any(isinstance(layer, cnn.Conv) and layer.stride > 1
+               for layers, _ in cases for layer in layers)
+    assert any(isinstance(layer, cnn.MaxPool) and layer.stride not in (None, layer.pool)
+               for layers, _ in cases for layer in layers)
+    for layers in exercises._receptive_cases():
+        assert all(isinstance(layer, (cnn.Conv, cnn.ReLU, cnn.MaxPool)) for layer in layers)
+        assert all(layer.stride <= layer.kernel_size for layer in layers
+                   if isinstance(layer, cnn.Conv))

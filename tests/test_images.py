@@ -64,6 +64,15 @@ def test_shift_fills_with_zeros_and_never_wraps():
     assert not shift(image, 3, 0).any()
 
 
+def test_shift_moves_every_image_of_a_batch_alike():
+    batch = np.random.default_rng(0).random((4, 2, 6, 5)).astype(np.float32)
+    moved = shift(batch, -2, 3)
+    assert moved.shape == batch.shape and moved.dtype == np.float32
+    for i in range(4):
+        for c in range(2):
+            np.testing.assert_array_equal(moved[i, c], shift(batch[i, c], -2, 3))
+
+
 def test_box_weights_average_blocks_when_shrinking_by_a_whole_factor():
     image = np.arange(16.0).reshape(4, 4)
     small = _box_weights(4, 2) @ image @ _box_weights(4, 2).T

@@ -98,6 +98,39 @@ def test_plot_weights_draws_each_row_of_W1_with_a_symmetric_colour_scale():
     assert fig._suptitle.get_text() == "weights"
 
 
+def test_plot_kernels_draws_each_kernel_on_one_symmetric_colour_scale():
+    W = np.random.default_rng(2).standard_normal((4, 1, 5, 5))
+    fig = plots.plot_kernels(W, title="kernels")
+    axes = image_axes(fig)
+    assert len(axes) == 4
+    limit = np.abs(W).max()
+    for c, ax in enumerate(axes):
+        np.testing.assert_array_equal(ax.images[0].get_array(), W[c, 0])
+        assert ax.images[0].get_clim() == (-limit, limit)
+        assert ax.get_title() == f"kernel {c + 1}"
+    assert fig._suptitle.get_text() == "kernels"
+
+
+def test_plot_feature_maps_draws_every_channel_of_each_key_in_its_row():
+    from nnlib import cnn
+    params = cnn.init_params(cnn.LENET, seed=0)
+    X = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    activations = cnn.forward_prop(X, params, cnn.LENET)
+    keys = ["A0", "A1", "P2"]
+    fig = plots.plot_feature_maps(activations, keys, i=1, title="maps")
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 1 + 8 + 16
+    # row by row, channel by channel: A0's one map, A1's 8, P2's 16 (7 x 7)
+    expected = [activations[key][1, c] for key in keys
+                for c in range(activations[key].shape[1])]
+    for ax, image in zip(drawn, expected):
+        np.testing.assert_array_equal(ax.images[0].get_array(), image)
+        assert ax.images[0].get_clim()[0] == 0
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels == ["A0 1 x 28 x 28", "A1 8 x 28 x 28", "P2 16 x 7 x 7"]
+    assert fig._suptitle.get_text() == "maps"
+
+
 # ---------------------------------------------------------------- plot_gradient_errors
 
 def test_plot_gradient_errors_draws_one_bar_per_array_and_implementation_on_a_log_scale():

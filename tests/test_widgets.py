@@ -4,7 +4,9 @@ Sliders are set through their ``value``, buttons pressed with ``click()`` (which
 same handlers as a click in the browser), and canvas mouse events sent as the browser sends
 them. The real browser is in test_browser.py. The explorer trains on synthetic "digits"
 (MNIST's shape, 784 pixels and 10 classes, made in a fraction of a second); the digit pad's
-tests that need a network that reads real digits train one on MNIST.
+tests that need a network that reads real digits train one on MNIST. The pad with a CNN is
+tested with random, untrained parameters of cnn.LENET: the pad must give the CNN's answer,
+whatever it is.
 """
 import hashlib
 import json
@@ -18,11 +20,13 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nnlib
+from nnlib import cnn
 
 widgets = pytest.importorskip("nnlib.widgets")
 from nnlib.widgets import DigitPad, Explorer, source_digests  # noqa: E402
 from nnlib.widgets import explorer as explorer_module  # noqa: E402
-from nnlib.widgets.digit_pad import CANVAS, PEN, prediction_figure, rasterize, unit_grid  # noqa: E402
+from nnlib.widgets.digit_pad import (CANVAS, PEN, map_grid, prediction_figure, rasterize,  # noqa: E402
+                                     unit_grid)
 from nnlib.widgets.explorer import dead_fraction  # noqa: E402
 
 
@@ -68,6 +72,17 @@ def model(mnist):
 def untrained():
     """A network of the digit pad's shape that has not learned anything (no MNIST needed)."""
     return nnlib.init_params([784, 32, 10], seed=0, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    """Random parameters of the chapter's CNN, cnn.LENET (untrained: no MNIST needed)."""
+    return cnn.init_params(cnn.LENET, seed=0)
+
+
+def a_drawn_seven():
+    """A 7 drawn on the pad's canvas, as the browser test draws it: (280, 280) ink."""
+    return rasterize([[(80, 60), (200, 60), (170, 130), (140, 200), (120, 240)]])
 
 
 def click_and_wait(explorer):
@@ -343,6 +358,92 @@ def test_learning_rate_slider_is_a_log_scale_of_round_values(split):
     assert all(2 <= b / a <= 2.5 for a, b in zip(values, values[1:]))
     with pytest.raises(ValueError, match="learning_rate must be one of"):
         Explorer(*split, learning_rate=0.3)
+
+
+def test_dense_pad_refuses_a_cnn_without_its_layers(lenet):
+    with pytest.raises(ValueError, match=r"convolutional network's kernels: give its layers too"):
+        DigitPad(lenet)
+
+
+def test_unit_grid_fills_rows_left_to_right():
+    grid = unit_grid(np.arange(10.))
+    assert np.array_equal(grid[:2], [[0, 1, 2, 3], [4, 5, 6, 7]])
+    assert np.array_equal(grid[2, :2], [8, 9]) and np.isnan(grid[2, 2:]).all()
+
+
+# ---------------------------------------------------------------- digit pad with a CNN
+
+
+def test_cnn_pad_answers_what_cnn_forward_prop_answers(lenet):
+    pad = DigitPad(lenet, layers=cnn.LENET)
+    drawing = a_drawn_seven()
+    probabilities = pad.predict(drawing)
+    image = nnlib.images.to_mnist(drawing)
+    assert np.array_equal(pad.image, image)
+    expected = cnn.forward_prop(image.reshape(1, 1, 28, 28), lenet, cnn.LENET)["A3"][:, 0]
+    assert probabilities.shape == (10,) and probabilities.dtype == np.float32
+    assert np.array_equal(probabilities, expected)
+    assert pad.activations["A1"].shape == (1, 8, 28, 28)  # the first layer's feature maps
+    answer = int(expected.argmax())
+    assert f"The network says {answer}" in pad.answer.value
+    assert bytes(pad.view.value).startswith(b"\x89PNG") and pad.view.layout.display is None
+
+
+def test_cnn_pad_answers_a_stroke_drawn_with_the_mouse(lenet):
+    pad = DigitPad(lenet, layers=cnn.LENET)
+    send = pad.canvas._handle_frontend_event
+    send(None, {"event": "mouse_down", "x": 140, "y": 40}, [])
+    for y in range(50, 250, 10):
+        send(None, {"event": "mouse_move", "x": 140, "y": y}, [])
+    send(None, {"event": "mouse_up", "x": 140, "y": 240}, [])
+    pad.predict_button.click()
+    assert pad.probabilities is not None and pad.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    assert "The network says" in pad.answer.value and pad.answer.value.count("<td>") == 10
+
+
+@pytest.mark.parametrize("params, layers, message", [
+    (nnlib.init_params([784, 32, 10]), cnn.LENET,
+     r"images \(1, 28, 28\): params must hold W1, b1, W2, b2, W3, b3 for these layers"),
+    (cnn.init_params(cnn.LENET, (3, 28, 28)), cnn.LENET,
+     r"images \(1, 28, 28\): W1 has shape \(8, 3, 5, 5\)"),
+    (cnn.init_params(cnn.LENET, (1, 32, 32)), cnn.LENET,
+     r"images \(1, 28, 28\): W3 has shape \(10, 1024\), but the layers give \(10, 784\)"),
+    (cnn.init_params(cnn.LENET[:-1] + [cnn.Dense(3)]), cnn.LENET[:-1] + [cnn.Dense(3)],
+     r"needs a network with 10 outputs, got layers with 3"),
+    (cnn.init_params(cnn.LENET), [784, 32, 10], r"layer 1 of 3, 784: not a layer"),
+    (cnn.init_params([cnn.Conv(4, 29), cnn.Flatten(), cnn.Dense(10)], (1, 30, 30)),
+     [cnn.Conv(4, 29), cnn.Flatten(), cnn.Dense(10)], r"29 x 29 kernel is larger than its input"),
+], ids=["dense params", "three channels", "32 x 32 images", "3 outputs", "layer sizes",
+        "kernel too large"])
+def test_cnn_pad_refuses_params_that_do_not_fit(params, layers, message):
+    with pytest.raises(ValueError, match=message):
+        DigitPad(params, layers=layers)
+
+
+def test_cnn_pad_figure_shows_the_first_layers_feature_maps(lenet):
+    pad = DigitPad(lenet, layers=cnn.LENET)
+    pad.predict(a_drawn_seven())
+    figure = pad.figure()
+    assert len(figure.axes) == 3 and figure.axes[1].get_xlabel() == "digit"
+    assert figure.axes[2].get_title() == "layer 1: 8 feature maps (28 x 28)"
+    shown = figure.axes[2].get_images()[0].get_array()
+    assert np.array_equal(shown, map_grid(pad.activations["A1"][0]), equal_nan=True)
+
+
+def test_map_grid_tiles_the_maps_with_gaps():
+    maps = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    grid = map_grid(maps)  # 5 maps: 2 rows of 3 tiles, a gap of one pixel
+    assert grid.shape == (2 * 2 + 1, 3 * 3 + 2)
+    assert np.array_equal(grid[0:2, 4:7], maps[1]) and np.array_equal(grid[3:5, 4:7], maps[4])
+    assert np.isnan(grid[2]).all() and np.isnan(grid[:, 3]).all() and np.isnan(grid[3:, 8:]).all()
+
+
+def test_cnn_pad_works_with_saved_and_loaded_params(lenet, tmp_path):
+    nnlib.save_params(tmp_path / "lenet.npz", lenet)
+    loaded = nnlib.load_params(tmp_path / "lenet.npz", cnn.LENET)
+    drawing = a_drawn_seven()
+    expected = DigitPad(lenet, layers=cnn.LENET).predict(drawing)
+    assert np.array_equal(DigitPad(loaded, layers=cnn.LENET).predict(drawing), expected)
 
 
 # ---------------------------------------------------------------- the pictures of the widgets

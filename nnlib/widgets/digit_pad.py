@@ -3,13 +3,15 @@
 The drawing is kept in the kernel as strokes (lists of canvas points) and turned into pixels
 here, so what the network sees does not depend on the browser; the canvas only shows the
 same strokes. A drawing goes through MNIST's preprocessing (``nnlib.images.to_mnist``)
-before the forward pass.
+before the forward pass. The network behind the pad is a dense one (nnlib.network) or a
+convolutional one (nnlib.cnn, with its list of layers).
 """
 import ipywidgets as w
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
 from matplotlib.figure import Figure
 
+from .. import cnn
 from ..checks import check_params
 from ..images import SIZE, to_mnist
 from ..losses import get_predictions
@@ -47,37 +49,73 @@ def _segment_ink(start, end, radius, size):
     return np.clip(radius + 0.5 - distance, 0, 1)
 
 
+def map_grid(maps, gap=1):
+    """Feature maps (C, n_H, n_W) tiled as a near-square grid of C tiles, ``gap`` NaN pixels
+    between tiles and NaN in the unused tiles at the end (imshow leaves NaN blank)."""
+    C, H, W = maps.shape
+    cols = int(np.ceil(np.sqrt(C)))
+    rows = int(np.ceil(C / cols))
+    grid = np.full((rows * (H + gap) - gap, cols * (W + gap) - gap), np.nan)
+    for c in range(C):  # one tile per map
+        top, left = (c // cols) * (H + gap), (c % cols) * (W + gap)
+        grid[top:top + H, left:left + W] = maps[c]
+    return grid
+
+
 def unit_grid(a):
     """Hidden activations a: (n_l,) laid out as a near-square (rows, cols) grid, NaN-padded."""
-    cols = int(np.ceil(np.sqrt(a.size)))
-    rows = int(np.ceil(a.size / cols))
-    grid = np.full(rows * cols, np.nan)
-    grid[:a.size] = a
-    return grid.reshape(rows, cols)
+    return map_grid(np.reshape(a, (-1, 1, 1)), gap=0)
+
+
+def hidden_views(activations):
+    """What the figure shows of the hidden layers: a list of (grid, title, caption).
+
+    A dense network (input A0: (784, 1)): every hidden layer A_1 .. A_(L-1), one square per
+    unit. A CNN (input A0: (1, 1, 28, 28)): its first layer only, after the ReLU (A1; Z1 when
+    no ReLU follows it), one tile per feature map for a convolution.
+    """
+    L = sum(1 for key in activations if key.startswith("Z"))
+    if activations["A0"].ndim == 2:
+        keys = [f"A{l}" for l in range(1, L)]
+    else:
+        keys = [] if L == 1 else ["A1" if "A1" in activations else "Z1"]
+    views = []
+    for key in keys:
+        a = activations[key]
+        if a.ndim == 4:  # (1, C, n_H, n_W)
+            C, H, W = a.shape[1:]
+            views.append((map_grid(a[0]), f"layer 1: {C} feature maps ({H} x {W})",
+                          "one tile per kernel (brighter: larger)"))
+        else:  # (n_l, 1)
+            views.append((unit_grid(a[:, 0]), f"layer {key[1:]}: {int(np.sum(a > 0))} of "
+                          f"{a.shape[0]} units active", "one square per unit (brighter: larger)"))
+    return views
 
 
 def prediction_figure(image, activations, title="What the network sees and answers"):
-    """The network's view of one image, its ten probabilities and its hidden activations.
+    """The network's view of one image, its ten probabilities and its hidden layers.
 
-    image: (28, 28) the preprocessed drawing; activations: forward_prop's dict for that one
-    image (each A_l: (n_l, 1)). Returns a matplotlib Figure (not managed by pyplot).
+    image: (28, 28) the preprocessed drawing; activations: the forward pass's dict for that
+    one image, of nnlib.network.forward_prop (A_l: (n_l, 1)) or of nnlib.cnn.forward_prop
+    (A0: (1, 1, 28, 28)); :func:`hidden_views` says what is drawn of the hidden layers.
+    Returns a matplotlib Figure (not managed by pyplot).
     """
     L = sum(1 for key in activations if key.startswith("Z"))
     probabilities = activations[f"A{L}"][:, 0]
     answer = int(np.argmax(probabilities))
-    figure = Figure(figsize=(3.2 * (2 + max(L - 1, 0)) * 0.9, 2.9))
-    axes = figure.subplots(1, 2 + (L - 1), gridspec_kw={"width_ratios": [1, 1.4] + [1] * (L - 1)})
+    views = hidden_views(activations)
+    figure = Figure(figsize=(3.2 * (2 + len(views)) * 0.9, 2.9))
+    axes = figure.subplots(1, 2 + len(views), gridspec_kw={"width_ratios": [1, 1.4] + [1] * len(views)})
     axes[0].imshow(image, cmap="gray_r", vmin=0, vmax=1)
     axes[0].set(title="the network's input (28 x 28)", xticks=[], yticks=[])
     colours = ["C1" if k == answer else "C0" for k in range(probabilities.size)]
     axes[1].bar(range(probabilities.size), probabilities, color=colours)
     axes[1].set(title=f"answer: {answer} ({probabilities[answer]:.1%})", xlabel="digit",
                 ylabel="probability", ylim=(0, 1), xticks=range(probabilities.size))
-    for l, ax in enumerate(axes[2:], start=1):
-        a = activations[f"A{l}"][:, 0]
-        ax.imshow(unit_grid(a), cmap="viridis", vmin=0)
-        ax.set(title=f"layer {l}: {int(np.sum(a > 0))} of {a.size} units active", xticks=[], yticks=[])
-        ax.set_xlabel("one square per unit (brighter: larger)", fontsize=8)
+    for ax, (grid, name, caption) in zip(axes[2:], views):
+        ax.imshow(grid, cmap="viridis", vmin=0)
+        ax.set(title=name, xticks=[], yticks=[])
+        ax.set_xlabel(caption, fontsize=8)
     for ax in axes:
         ax.title.set_fontsize(9)
     figure.suptitle(title, fontsize=10)
@@ -88,18 +126,37 @@ def prediction_figure(image, activations, title="What the network sees and answe
 class DigitPad:
     """A canvas to draw a digit on, Clear and Predict buttons, and the network's answer.
 
-    params: a trained network ``W1, b1, ..., WL, bL`` with 784 inputs and 10 outputs (from
-    ``nnlib.train``, ``gradient_descent``, the explorer's ``params`` or ``load_params``).
+    params: a trained network with 784 inputs (28 x 28 grey images) and 10 outputs (from
+    ``nnlib.train``, ``gradient_descent``, the explorer's ``params`` or ``load_params``):
+    a dense network ``W1, b1, ..., WL, bL`` of nnlib.network, or, with ``layers``, a
+    convolutional one of nnlib.cnn, such as ``DigitPad(params, layers=cnn.LENET)``.
+    layers: None for a dense network, else the CNN's list of layers; the pad gives it the
+    image as (1, 1, 28, 28) and its figure shows the first layer's feature maps instead of
+    the dense network's hidden units. The params are checked against the layers here.
     Display the pad as a cell's last value. In code: ``predict(image)`` gives the ten
     probabilities for any grey image (ink as high values) and shows them;
     ``add_stroke(points)`` draws on the pad; ``drawing()`` is the pad's image; ``clear()``.
     """
 
-    def __init__(self, params):
-        dims = check_params(params)
-        if dims[0] != SIZE * SIZE or dims[-1] != 10:
-            raise ValueError(f"the digit pad needs a network with {SIZE * SIZE} inputs and 10 outputs, "
-                             f"got layer_dims {dims}")
+    def __init__(self, params, layers=None):
+        if layers is None:
+            if cnn.is_cnn_params(params):
+                raise ValueError("these params hold a convolutional network's kernels: give its "
+                                 "layers too, such as DigitPad(params, layers=cnn.LENET)")
+            dims = check_params(params)
+            if dims[0] != SIZE * SIZE or dims[-1] != 10:
+                raise ValueError(f"the digit pad needs a network with {SIZE * SIZE} inputs and 10 "
+                                 f"outputs, got layer_dims {dims}")
+        else:
+            try:
+                rows = cnn.check_params(params, layers, (1, SIZE, SIZE))
+            except ValueError as error:
+                raise ValueError(f"the digit pad gives the network images (1, {SIZE}, {SIZE}): "
+                                 f"{error}") from None
+            if rows[-1]["shape"] != (10,):
+                raise ValueError(f"the digit pad needs a network with 10 outputs, got layers "
+                                 f"with {rows[-1]['shape'][0]}")
+        self.layers = layers
         self.params = params
         self.strokes = []
         self.image = self.activations = self.probabilities = None
@@ -190,11 +247,16 @@ class DigitPad:
 
         image: (h, w) with ink as high values, integers 0..255 or floats in [0, 1] (a pad
         drawing, or an MNIST image reshaped to (28, 28)). It is first preprocessed like
-        MNIST (``to_mnist``: cropped, scaled to a 20-pixel box, centred in 28 x 28).
+        MNIST (``to_mnist``: cropped, scaled to a 20-pixel box, centred in 28 x 28), then
+        given to the network's forward pass (``self.activations`` keeps its output).
         """
         self.image = to_mnist(image)
-        W1 = self.params["W1"]
-        self.activations = forward_prop(self.image.reshape(-1, 1).astype(W1.dtype), self.params)
+        x = self.image.astype(self.params["W1"].dtype)
+        if self.layers is None:  # a dense network reads a column (784, 1)
+            self.activations = forward_prop(x.reshape(-1, 1), self.params)
+        else:  # a CNN reads images (m, C, n_H, n_W): one image of one channel
+            self.activations = cnn.forward_prop(x.reshape(1, 1, SIZE, SIZE), self.params,
+                                                self.layers)
         L = len(self.params) // 2
         self.probabilities = self.activations[f"A{L}"][:, 0].copy()
         self._show_answer()
@@ -208,7 +270,8 @@ class DigitPad:
         return self.predict(self.drawing())
 
     def figure(self):
-        """The last prediction as a Figure: input image, probabilities, hidden activations."""
+        """The last prediction as a Figure: input image, probabilities, hidden layers
+        (``prediction_figure``)."""
         if self.image is None:
             raise ValueError("nothing predicted yet: call predict(image) first")
         return prediction_figure(self.image, self.activations)
