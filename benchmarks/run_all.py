@@ -4,7 +4,10 @@
 2. race.py --dropout 0.2: the same with dropout, nnlib against PyTorch;
 3. article_vs_nnlib.py: the article's full-batch code against nnlib's two engines;
 4. engine_regression.py: the fast engine against commit 7533798, the plain engine against
-   the article.
+   the article;
+5. cnn_speed.py: forward + backward of one batch of 128 through the chapters' CNN (LeNet),
+   nnlib against PyTorch, with each library's default threads and with 1 thread, and nnlib's
+   step split by function.
 
 Each script prints its tables and writes its records; this one gathers them, with the date,
 the commit, the machine and the versions, into results.json (the file the chapter "Making it
@@ -30,6 +33,7 @@ RUNS = [
     ("race.py", ["--dropout", "0.2"], ["--epochs", "2", "--train-size", "6000"]),
     ("article_vs_nnlib.py", [], ["--runs", "1", "--iterations", "10"]),
     ("engine_regression.py", [], ["--pairs", "1", "--quick"]),
+    ("cnn_speed.py", [], ["--rounds", "3"]),
 ]
 
 
