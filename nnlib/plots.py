@@ -145,7 +145,7 @@ def plot_feature_maps(activations, keys, i=0, labels=None,
         axes[row, 0].text(-0.15, 0.5, label, transform=axes[row, 0].transAxes,
                           ha="right", va="center", fontsize=8)
     fig.suptitle(title)
-    fig.subplots_adjust(left=0.22, right=0.99, wspace=0.08, hspace=0.25)
+    fig.subplots_adjust(left=0.11, right=0.99, wspace=0.08, hspace=0.25)
     return fig
 
 
