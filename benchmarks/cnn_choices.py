@@ -16,7 +16,6 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -32,19 +31,14 @@ NETWORKS = {
 LEARNING_RATES = [0.001, 0.003, 0.01]
 
 
-def images(X):
-    """MNIST columns (784, m) -> images (m, 1, 28, 28)."""
-    return np.ascontiguousarray(X.T.reshape(-1, 1, 28, 28))
-
-
 def run(network, learning_rate, epochs, seed):
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     X, y, _, _ = load_mnist()
     X_train, y_train, X_val, y_val = train_val_split(X, y, val_size=0.2, seed=0)
-    _, history = train(images(X_train), y_train, NETWORKS[network], epochs=epochs,
+    _, history = train(cnn.as_images(X_train), y_train, NETWORKS[network], epochs=epochs,
                        batch_size=128, optimizer="adam", learning_rate=learning_rate,
-                       schedule="cosine", X_val=images(X_val), y_val=y_val, seed=seed,
+                       schedule="cosine", X_val=cnn.as_images(X_val), y_val=y_val, seed=seed,
                        progress=False)
     return {"network": network, "layers": cnn.layers_text(NETWORKS[network]),
             "learning_rate": learning_rate, "epochs": epochs, "seed": seed,

@@ -306,7 +306,7 @@ def train_command(args, settings):
     X_train, y_train, X_test, y_test = load_mnist(args.data_dir)
     layers, evaluate = args.layers, predict
     if args.cnn is not None:  # images (m, 1, 28, 28), examples first
-        X_train, X_test = (images(X_) for X_ in (X_train, X_test))
+        X_train, X_test = (cnn.as_images(X_) for X_ in (X_train, X_test))
         layers = args.cnn
 
         def evaluate(X, params):
@@ -373,11 +373,6 @@ def train_command(args, settings):
             print(f"load them with nnlib.load_params({args.save!r}, "
                   f"nnlib.cnn.parse_layers({cnn.layers_text(args.cnn)!r}))")
     return 0
-
-
-def images(X):
-    """MNIST columns (784, m) as images (m, 1, 28, 28)."""
-    return X.T.reshape(-1, 1, MNIST_HEIGHT, MNIST_HEIGHT)
 
 
 def take(X, examples):

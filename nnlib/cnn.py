@@ -326,13 +326,26 @@ def check_param_shapes(params):
     return L
 
 
+def as_images(X, input_shape=(1, 28, 28)):
+    """Columns X: (C n_H n_W, m), the dense chapters' layout, as images
+    (m, C, n_H, n_W) of ``input_shape`` (C, n_H, n_W), examples first: a
+    C-contiguous copy, so that a mini-batch of images is one block of memory.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] != int(np.prod(input_shape)):
+        raise ValueError(f"X must be columns ({int(np.prod(input_shape))}, m)"
+                         f" for images {tuple(input_shape)}, got shape"
+                         f" {X.shape}")
+    return np.ascontiguousarray(X.T.reshape(-1, *input_shape))
+
+
 def check_images(X, input_shape=None, name="X"):
     """X must be float32 or float64 images (m, C, n_H, n_W) with m >= 1
     (of ``input_shape`` (C, n_H, n_W) when given)."""
     if not isinstance(X, np.ndarray) or X.ndim != 4:
         shape = getattr(X, "shape", type(X).__name__)
-        hint = (f"; for MNIST columns (784, m) use {name}.T.reshape(-1, 1,"
-                f" 28, 28)" if getattr(X, "ndim", 0) == 2 else "")
+        hint = (f"; for MNIST columns (784, m) use nnlib.cnn.as_images({name})"
+                if getattr(X, "ndim", 0) == 2 else "")
         raise ValueError(f"{name} must be images of shape (m, C, n_H, n_W),"
                          f" got {shape}{hint}")
     if X.dtype.type not in (np.float32, np.float64):

@@ -182,9 +182,20 @@ def test_params_that_do_not_fit_the_layers_are_named():
         cnn.forward_prop(X[:, :, :5, :5], params, SMALL)
 
 
+def test_as_images_turns_columns_back_into_contiguous_images():
+    X = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    columns = X.reshape(2, -1).T  # (60, 2): one image per column
+    images = cnn.as_images(columns, (3, 4, 5))
+    np.testing.assert_array_equal(images, X)
+    assert images.flags["C_CONTIGUOUS"] and images.dtype == np.float32
+    with pytest.raises(ValueError, match=r"columns \(784, m\) for images"
+                                         r" \(1, 28, 28\), got shape \(60, 2\)"):
+        cnn.as_images(columns)
+
+
 def test_images_must_be_four_dimensional_floats():
     X, y, params = random_net(cnn.LENET, (1, 28, 28), m=2, dtype=np.float32)
-    with pytest.raises(ValueError, match=r"X\.T\.reshape\(-1, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"use nnlib\.cnn\.as_images\(X\)"):
         cnn.forward_prop(X.reshape(2, -1).T, params, cnn.LENET)
     with pytest.raises(ValueError, match="must hold floats"):
         cnn.forward_prop((X * 255).astype(np.uint8), params, cnn.LENET)
